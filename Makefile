@@ -1,0 +1,17 @@
+# The two top-level commands: `make demo` (set up + the main job) and `make test` (set up + the tests).
+.PHONY: setup demo test lint bench
+
+setup:
+	bash scripts/setup.sh
+
+demo: setup
+	.venv/bin/cringe-loop --run-dir runs/demo
+
+test: setup
+	bash scripts/test.sh
+
+lint: setup
+	.venv/bin/ruff check .
+
+bench: setup
+	.venv/bin/python scripts/bench_loss.py

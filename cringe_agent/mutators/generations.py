@@ -1,0 +1,1 @@
+"""The generations mutator: inject a previous round's labelled generations as examples."""

@@ -1,0 +1,1 @@
+"""Label mutators: keep positives or negatives, relabel other conventions to pos/neg."""

@@ -1,0 +1,27 @@
+"""Install cringe-agent: ``pip install -e .`` (see scripts/setup.sh for the full, pinned set-up)."""
+
+from setuptools import find_packages, setup
+
+setup(
+    name="cringe-agent",
+    version="0.1.0",
+    description="The CRINGE loss (Adolphs et al., 2022) as a ParlAI plug-in, with the iterative loop.",
+    long_description=open("README.md", encoding="utf-8").read(),
+    long_description_content_type="text/markdown",
+    python_requires=">=3.10",
+    # projects/ is not a package on purpose: ParlAI's wheel ships a top-level ``projects`` package.
+    packages=find_packages(include=["cringe_agent", "cringe_agent.*", "tasks", "tasks.*", "zoo", "zoo.*"]),
+    package_data={"tasks": ["*/*.md"]},
+    # parlai==1.7.2 is installed with --no-deps by scripts/setup.sh; its own pins pull CUDA torch and torchtext.
+    install_requires=[
+        "torch>=2.1",
+        "numpy>=1.26",
+        "pandas",
+        "matplotlib",
+        "tqdm",
+        "setuptools<81",
+        "chitchat-dataset",
+        "alt-profanity-check",
+    ],
+    entry_points={"console_scripts": ["cringe-loop=cringe_agent.iterative.cli:main"]},
+)
