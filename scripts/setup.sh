@@ -14,7 +14,7 @@ start=$(date +%s)
 .venv/bin/python -m pip install -q --upgrade "pip<26" >/dev/null
 .venv/bin/python -m pip install -q ${TORCH_SPEC:+"$TORCH_SPEC"} -r requirements.txt -r requirements-dev.txt
 .venv/bin/python -m pip install -q --no-deps parlai==1.7.2
-.venv/bin/python -m pip install -q --no-deps -e .
+.venv/bin/python -m pip install -q --no-deps --no-build-isolation -e .
 .venv/bin/python -c "import cringe_agent.agents.transformer" >/dev/null
 echo "$want" > "$stamp"
 echo "set-up done in $(( $(date +%s) - start )) s"

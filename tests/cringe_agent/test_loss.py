@@ -1,0 +1,191 @@
+"""Tests of the pure-torch CRINGE loss against hand computations, cross-entropy and its own gradients."""
+
+from __future__ import annotations
+
+import math
+import subprocess
+import sys
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from cringe_agent.loss import CringeLoss, cringe_loss
+
+POS, NEG, UNL = 1, 0, -1
+
+
+def test_hand_computed_value_k1() -> None:
+    """V=4, k=1, one negative token (id 2) with logits [1, 3, 2, 0].
+
+    The top-1 excluding token 2 is token 1 (s+ = 3), s- = 2: L_cr = -log(e^3 / (e^3 + e^2)) = log(1 + e^-1)
+    = 0.3132617. With alpha = 2 the loss is 0.6265234, and there is no CE on a negative token.
+    """
+    logits = torch.tensor([[1.0, 3.0, 2.0, 0.0]])
+    out = cringe_loss(logits, torch.tensor([2]), torch.tensor([NEG]), alpha=2.0, k=1)
+    assert out.cr.item() == pytest.approx(math.log1p(math.exp(-1.0)), abs=1e-6)
+    assert out.cr.item() == pytest.approx(0.3132617, abs=1e-6)
+    assert out.loss.item() == pytest.approx(2 * 0.3132617, abs=1e-6)
+    assert out.ce.item() == 0.0
+    assert out.sampled.item() == 1
+
+
+def test_equals_cross_entropy_without_negatives() -> None:
+    logits = torch.randn(50, 30)
+    targets = torch.randint(30, (50,))
+    feedback = torch.tensor([POS, UNL] * 25)
+    out = cringe_loss(logits, targets, feedback, k=5)
+    torch.testing.assert_close(out.loss, F.cross_entropy(logits, targets, reduction="none"))
+    torch.testing.assert_close(out.mean(), F.cross_entropy(logits, targets))
+    assert out.cr.abs().sum() == 0
+    assert (out.sampled == -1).all()
+
+
+def test_alpha_zero_keeps_only_ce_on_positives() -> None:
+    logits = torch.randn(40, 20)
+    targets = torch.randint(20, (40,))
+    feedback = torch.tensor([POS, NEG] * 20)
+    out = cringe_loss(logits, targets, feedback, alpha=0.0)
+    expected = F.cross_entropy(logits, targets, reduction="none") * (feedback == POS)
+    torch.testing.assert_close(out.loss, expected)
+    assert (out.cr[feedback == NEG] > 0).all()  # still computed, for logging
+
+
+def test_ignore_index_contributes_nothing() -> None:
+    logits = torch.randn(6, 10, requires_grad=True)
+    targets = torch.tensor([1, -100, 3, -100, 5, 7])
+    feedback = torch.tensor([NEG, NEG, POS, POS, NEG, UNL])
+    out = cringe_loss(logits, targets, feedback, contrast_positives=True)
+    ignored = targets == -100
+    assert (out.loss[ignored] == 0).all() and (out.ce[ignored] == 0).all() and (out.cr[ignored] == 0).all()
+    assert not (out.positive_mask | out.negative_mask)[ignored].any()
+    assert out.num_tokens.item() == 4
+    out.mean().backward()
+    assert (logits.grad[ignored] == 0).all()
+    assert (logits.grad[~ignored].abs().sum(-1) > 0).all()
+
+
+def test_reduction_is_sum_over_target_tokens() -> None:
+    logits = torch.randn(8, 12)
+    targets = torch.tensor([1, 2, 3, -100, 4, 5, -100, 6])
+    feedback = torch.tensor([NEG, POS, NEG, NEG, POS, UNL, POS, NEG])
+    out = cringe_loss(logits, targets, feedback)
+    assert out.mean().item() == pytest.approx(out.loss.sum().item() / 6, rel=1e-6)
+
+
+@pytest.mark.parametrize("contrast_positives", [False, True])
+def test_gradcheck_float64(contrast_positives: bool) -> None:
+    logits = torch.randn(7, 9, dtype=torch.float64, requires_grad=True)
+    targets = torch.tensor([0, 3, 8, -100, 5, 2, 2])
+    feedback = torch.tensor([NEG, POS, NEG, NEG, UNL, NEG, POS])
+
+    def total(x: torch.Tensor) -> torch.Tensor:
+        # k = 1: the sampled token is the runner-up, deterministic under the finite-difference perturbations
+        return cringe_loss(x, targets, feedback, k=1, contrast_positives=contrast_positives).loss
+
+    assert torch.autograd.gradcheck(total, (logits,))
+
+
+def test_gradient_signs_push_negative_down_and_sampled_up() -> None:
+    logits = torch.tensor([[0.5, 2.0, 1.5, -1.0, 0.0]], requires_grad=True)
+    out = cringe_loss(logits, torch.tensor([2]), torch.tensor([NEG]), k=1)
+    out.loss.sum().backward()
+    assert out.sampled.item() == 1
+    assert logits.grad[0, 2] > 0  # gradient descent lowers the negative token's logit
+    assert logits.grad[0, 1] < 0  # and raises the sampled positive's
+    assert (logits.grad[0, [0, 3, 4]] == 0).all()
+
+
+def test_detach_positive_stops_gradient_into_sampled_token() -> None:
+    logits = torch.tensor([[0.5, 2.0, 1.5, -1.0]], requires_grad=True)
+    cringe_loss(logits, torch.tensor([2]), torch.tensor([NEG]), k=1, detach_positive=True).loss.sum().backward()
+    assert logits.grad[0, 1] == 0 and logits.grad[0, 2] > 0
+
+
+def test_contrast_positives_pushes_gold_above_alternative() -> None:
+    logits = torch.tensor([[0.5, 2.0, 1.5, -1.0]], requires_grad=True)
+    plain = cringe_loss(logits, torch.tensor([2]), torch.tensor([POS]), k=1)
+    out = cringe_loss(logits, torch.tensor([2]), torch.tensor([POS]), k=1, contrast_positives=True)
+    assert out.cr.item() == pytest.approx(math.log1p(math.exp(2.0 - 1.5)), abs=1e-6)
+    assert out.loss.item() == pytest.approx(plain.loss.item() + out.cr.item(), abs=1e-6)
+    out.cr.sum().backward()
+    assert logits.grad[0, 2] < 0 and logits.grad[0, 1] > 0
+
+
+def test_target_excluded_even_when_argmax() -> None:
+    logits = torch.randn(2000, 50)
+    targets = logits.argmax(-1)
+    out = cringe_loss(logits, targets, torch.full((2000,), NEG), k=3)
+    assert (out.sampled != targets).all()
+    top4 = logits.topk(4, -1).indices
+    assert (top4 == out.sampled.unsqueeze(-1)).any(-1).all()  # within the top-3 of the other tokens
+
+
+def test_sampled_positives_follow_topk_softmax() -> None:
+    """One row sampled 40k times: frequencies match softmax over the top-3 logits other than the target."""
+    n = 40_000
+    row = torch.tensor([0.0, 3.0, 1.0, 2.5, 2.0, -1.0])
+    target = 1  # the argmax, so the candidates are tokens 3, 4, 2
+    gen = torch.Generator().manual_seed(0)
+    out = cringe_loss(row.expand(n, -1), torch.full((n,), target), torch.full((n,), NEG), k=3, generator=gen)
+    counts = torch.bincount(out.sampled, minlength=6).double() / n
+    expected = torch.zeros(6, dtype=torch.float64)
+    expected[[3, 4, 2]] = torch.softmax(torch.tensor([2.5, 2.0, 1.0], dtype=torch.float64), 0)
+    assert counts[[0, 1, 5]].sum() == 0
+    torch.testing.assert_close(counts, expected, atol=0.01, rtol=0)
+
+
+def test_generator_makes_samples_reproducible() -> None:
+    logits = torch.randn(300, 40)
+    targets = torch.randint(40, (300,))
+    feedback = torch.full((300,), NEG)
+
+    def run(seed: int) -> torch.Tensor:
+        return cringe_loss(logits, targets, feedback, k=10, generator=torch.Generator().manual_seed(seed)).sampled
+
+    assert torch.equal(run(1), run(1))
+    assert not torch.equal(run(1), run(2))
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+def test_half_precision_is_finite(dtype: torch.dtype) -> None:
+    logits = (torch.randn(64, 500) * 30).to(dtype).requires_grad_()
+    logits.data[:, 7] = 3000.0  # a dominant logit: exp() of it overflows any 16-bit float
+    targets = torch.randint(500, (64,))
+    targets[:8] = 7
+    feedback = torch.tensor([NEG, POS, UNL, NEG] * 16)
+    out = cringe_loss(logits, targets, feedback, k=5, contrast_positives=True)
+    assert out.loss.dtype == torch.float32  # per-token values accumulate in float32
+    assert torch.isfinite(out.loss).all()
+    out.mean().backward()
+    assert torch.isfinite(logits.grad).all()
+    ref = cringe_loss(logits.detach().float(), targets, feedback, k=1)
+    half = cringe_loss(logits.detach(), targets, feedback, k=1)
+    torch.testing.assert_close(half.ce.float(), ref.ce, rtol=0.02, atol=0.1)
+
+
+def test_module_matches_function() -> None:
+    logits = torch.randn(30, 25)
+    targets = torch.randint(25, (30,))
+    feedback = torch.tensor([NEG, POS, UNL] * 10)
+    module = CringeLoss(alpha=0.5, k=4, detach_positive=True)
+    a = module(logits, targets, feedback, generator=torch.Generator().manual_seed(0))
+    b = cringe_loss(logits, targets, feedback, alpha=0.5, k=4, generator=torch.Generator().manual_seed(0))
+    torch.testing.assert_close(a.loss, b.loss)
+    assert "alpha=0.5" in repr(module)
+
+
+def test_bad_arguments_raise_clear_errors() -> None:
+    logits = torch.randn(4, 5)
+    targets = torch.tensor([0, 1, 2, 3])
+    with pytest.raises(ValueError, match="k must be"):
+        cringe_loss(logits, targets, torch.zeros(4, dtype=torch.long), k=5)
+    with pytest.raises(ValueError, match="feedback values"):
+        cringe_loss(logits, targets, torch.tensor([0, 1, 2, -1]), k=1)
+    with pytest.raises(ValueError, match="expected logits"):
+        cringe_loss(logits, targets[:3], torch.zeros(3, dtype=torch.long))
+
+
+def test_import_does_not_import_parlai() -> None:
+    code = "import sys, cringe_agent.loss, cringe_agent; assert 'parlai' not in sys.modules, 'parlai imported'"
+    subprocess.run([sys.executable, "-c", code], check=True)
