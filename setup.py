@@ -1,12 +1,14 @@
 """Install cringe-agent: ``pip install -e .`` (see scripts/setup.sh for the full, pinned set-up)."""
 
+from pathlib import Path
+
 from setuptools import find_packages, setup
 
 setup(
     name="cringe-agent",
     version="0.1.0",
     description="The CRINGE loss (Adolphs et al., 2022) as a ParlAI plug-in, with the iterative loop.",
-    long_description=open("README.md", encoding="utf-8").read(),
+    long_description=Path("README.md").read_text(encoding="utf-8"),
     long_description_content_type="text/markdown",
     python_requires=">=3.10",
     # projects/ is not a package on purpose: ParlAI's wheel ships a top-level ``projects`` package.

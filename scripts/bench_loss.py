@@ -40,11 +40,11 @@ def main() -> None:
         targets = torch.randint(v, (n,), generator=gen)
         feedback = (torch.rand(n, generator=gen) >= args.neg_share).long()
 
-        def ce_step() -> None:
+        def ce_step(logits=logits, targets=targets) -> None:
             logits.grad = None
             F.cross_entropy(logits, targets).backward()
 
-        def cringe_step() -> None:
+        def cringe_step(logits=logits, targets=targets, feedback=feedback, gen=gen) -> None:
             logits.grad = None
             cringe_loss(logits, targets, feedback, k=5, generator=gen).mean().backward()
 
