@@ -27,6 +27,8 @@ class CringeOutput:
         positive_mask: Target tokens of positive or unlabelled sequences (trained with CE).
         negative_mask: Target tokens of negative sequences (trained with the contrastive term).
         sampled: The token sampled from the top-k for the contrast, ``-1`` where none was sampled.
+        nll: ``-log p(target)`` at every target token, negative ones included, detached: for metrics such as the
+            perplexity of negative labels.
     """
 
     loss: Tensor
@@ -35,6 +37,7 @@ class CringeOutput:
     positive_mask: Tensor
     negative_mask: Tensor
     sampled: Tensor
+    nll: Tensor
 
     @property
     def num_tokens(self) -> Tensor:
@@ -163,6 +166,7 @@ def cringe_loss(
         picks = safe_targets
     index = torch.stack([safe_targets, picks], dim=-1)  # (N, 2): the target's and the sampled token's score
     ce, scores = _CrossEntropyAndGather.apply(logits, safe_targets, index)  # ce in float32 for fp16/bf16 logits
+    nll = (ce * valid).detach()
     ce = ce * positive_mask
     s_target, s_sample = scores.unbind(-1)
     if detach_positive:
@@ -173,7 +177,7 @@ def cringe_loss(
     sampled = picks.masked_fill(~contrast, -1)
 
     loss = ce + alpha * cr
-    return CringeOutput(loss, ce, cr, positive_mask, negative_mask, sampled)
+    return CringeOutput(loss, ce, cr, positive_mask, negative_mask, sampled, nll)
 
 
 class CringeLoss(nn.Module):

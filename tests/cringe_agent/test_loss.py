@@ -189,3 +189,12 @@ def test_bad_arguments_raise_clear_errors() -> None:
 def test_import_does_not_import_parlai() -> None:
     code = "import sys, cringe_agent.loss, cringe_agent; assert 'parlai' not in sys.modules, 'parlai imported'"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_nll_is_cross_entropy_on_every_target_token() -> None:
+    logits = torch.randn(6, 10)
+    targets = torch.tensor([1, -100, 3, 4, 5, 7])
+    feedback = torch.tensor([NEG, NEG, POS, NEG, UNL, POS])
+    out = cringe_loss(logits, targets, feedback)
+    expected = F.cross_entropy(logits, targets, reduction="none", ignore_index=-100)
+    torch.testing.assert_close(out.nll, expected)

@@ -1,0 +1,107 @@
+"""A mixin that turns a ParlAI ``TorchGeneratorAgent`` into one trained with the CRINGE loss.
+
+Each training message's ``classifier_label`` (``pos`` / ``neg``; absent = unlabelled, trained as positive) becomes a
+per-token feedback value; :func:`cringe_agent.loss.cringe_loss` does the rest. Wrapping another ParlAI generator takes
+a few lines::
+
+    class CringeBartAgent(CringeAgentMixin, BartAgent):
+        pass
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from parlai.core.metrics import AverageMetric, SumMetric
+from parlai.core.torch_generator_agent import PPLMetric
+from parlai.core.opt import Opt
+from parlai.core.params import ParlaiParser
+
+from cringe_agent.labels import Feedback, feedback_of
+from cringe_agent.loss import CringeLoss
+
+
+class CringeAgentMixin:
+    """Adds the ``--cringe-*`` flags, per-example feedback in the batch, and the CRINGE ``compute_loss``.
+
+    Metrics beside ParlAI's (``loss`` is the optimised CRINGE loss; ``ppl`` and ``token_acc`` cover all label
+    tokens, as ParlAI computes them): ``ce_loss`` and ``ppl_pos`` on positive/unlabelled tokens, ``cr_loss`` and
+    ``ppl_neg`` on negative tokens, ``token_acc_pos``, ``token_acc_neg`` (how often the model's top prediction is
+    the negative token), and the counts ``pos_tokens`` / ``neg_tokens``.
+    """
+
+    @classmethod
+    def add_cmdline_args(cls, parser: ParlaiParser, partial_opt: Opt | None = None) -> ParlaiParser:
+        """Add the CRINGE flags to the parent agent's."""
+        super().add_cmdline_args(parser, partial_opt=partial_opt)
+        group = parser.add_argument_group("CRINGE loss (Adolphs et al., 2022)")
+        group.add_argument(
+            "--cringe-alpha", type=float, default=1.0, help="weight of the contrastive term on negative tokens"
+        )
+        group.add_argument(
+            "--cringe-k", type=int, default=5, help="sample the positive from the top-k predictions (paper: 5)"
+        )
+        group.add_argument(
+            "--cringe-detach-positive", type="bool", default=False, help="stop the gradient through the sampled s+"
+        )
+        group.add_argument(
+            "--cringe-contrast-positives",
+            type="bool",
+            default=False,
+            help="also contrast positive tokens against a sampled top-k alternative (CT loss)",
+        )
+        return parser
+
+    def __init__(self, opt: Opt, shared: dict[str, Any] | None = None) -> None:
+        super().__init__(opt, shared)
+        self.cringe = CringeLoss(
+            alpha=opt.get("cringe_alpha", 1.0),
+            k=opt.get("cringe_k", 5),
+            ignore_index=self.NULL_IDX,
+            detach_positive=opt.get("cringe_detach_positive", False),
+            contrast_positives=opt.get("cringe_contrast_positives", False),
+        )
+
+    def batchify(self, obs_batch: list[dict[str, Any]], sort: bool = False) -> Any:
+        """ParlAI's batch plus ``feedback``: a ``(B,)`` tensor of -1/0/1 from each message's ``classifier_label``."""
+        batch = super().batchify(obs_batch, sort=sort)
+        if batch.valid_indices is not None and len(batch.valid_indices) > 0:
+            values = [int(feedback_of(obs_batch[i])) for i in batch.valid_indices.tolist()]
+            batch["feedback"] = torch.tensor(values, dtype=torch.long)
+        return batch
+
+    def compute_loss(self, batch: Any, return_output: bool = False) -> Any:
+        """The CRINGE loss of a batch: sum over label tokens divided by their number, as the authors reduce it."""
+        if batch.label_vec is None:
+            raise ValueError("Cannot compute loss without a label.")
+        model_output = self.model(*self._model_input(batch), ys=batch.label_vec)
+        scores, preds, *_ = model_output
+        labels = batch.label_vec  # (B, T)
+        feedback = batch.get("feedback")
+        if feedback is None:
+            feedback = torch.full((labels.size(0),), int(Feedback.UNLABELLED), dtype=torch.long)
+        feedback = feedback.to(labels.device).unsqueeze(-1).expand_as(labels)
+        out = self.cringe(scores.reshape(-1, scores.size(-1)), labels.reshape(-1), feedback.reshape(-1))
+        shape = labels.shape
+        loss, ce, cr = out.loss.view(shape), out.ce.view(shape), out.cr.view(shape)
+        pos, neg = out.positive_mask.view(shape), out.negative_mask.view(shape)
+        nll = out.nll.view(shape)
+        notnull = labels.ne(self.NULL_IDX)
+        correct = labels == preds
+        self.record_local_metric("loss", AverageMetric.from_mask(loss, notnull))
+        self.record_local_metric("ppl", PPLMetric.from_mask(nll, notnull))
+        self.record_local_metric("token_acc", AverageMetric.from_mask(correct, notnull))
+        num_tokens = notnull.long().sum(dim=-1)
+        self.record_local_metric("token_em", AverageMetric.many((correct * notnull).sum(dim=-1) == num_tokens))
+        self.record_local_metric("ce_loss", AverageMetric.from_mask(ce, pos))
+        self.record_local_metric("cr_loss", AverageMetric.from_mask(cr, neg))
+        self.record_local_metric("ppl_pos", PPLMetric.from_mask(ce, pos))
+        self.record_local_metric("ppl_neg", PPLMetric.from_mask(nll, neg))
+        self.record_local_metric("token_acc_pos", AverageMetric.from_mask(correct, pos))
+        self.record_local_metric("token_acc_neg", AverageMetric.from_mask(correct, neg))
+        self.record_local_metric("pos_tokens", SumMetric.many(pos.long().sum(dim=-1)))
+        self.record_local_metric("neg_tokens", SumMetric.many(neg.long().sum(dim=-1)))
+        self.record_per_token_metrics(batch, nll)
+        total = loss.sum() / num_tokens.sum().clamp(min=1)
+        return (total, model_output) if return_output else total

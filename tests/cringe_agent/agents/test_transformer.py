@@ -1,0 +1,139 @@
+"""The CRINGE generator agent trained end to end through ParlAI's ``train_model`` on a tiny labelled task.
+
+Data: ParlAI-format text files (``-t fromfile:parlaiformat``, which keeps every field of a line). Contexts
+"tell me about X" have a positive reply "lovely X indeed" and a negative one "awful X honestly"; contexts
+"complain about Y" (other things) have the positive reply "awful Y honestly", so every word of the negatives is an
+ordinary, trained word. Trained with alpha = 1 the model must give the negative labels a clearly lower
+log-probability than the same run with alpha = 0 (negatives get no loss), while the perplexity of the positive
+labels stays within 10%.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import random
+from pathlib import Path
+
+import pytest
+import torch
+
+pytest.importorskip("parlai")
+
+from parlai.scripts.display_data import DisplayData  # noqa: E402
+from parlai.scripts.eval_model import EvalModel  # noqa: E402
+from parlai.scripts.train_model import TrainModel  # noqa: E402
+
+AGENT = "cringe_agent.agents.transformer:CringeTransformerGeneratorAgent"
+THINGS = ["cats", "dogs", "rain", "music", "books", "tea", "snow", "trains", "maps", "bread", "boats", "jazz"]
+
+
+def _line(text: str, label: str, polarity: str) -> str:
+    return f"text:{text}\tlabels:{label}\tclassifier_label:{polarity}\tepisode_done:True\n"
+
+
+def _write_task(folder: Path) -> Path:
+    """Write train/valid/test files; valid holds positives only, test the negatives only."""
+    rng = random.Random(0)
+    rows = []
+    for i, thing in enumerate(THINGS):
+        for asker in ["tell me about", "what about", "talk about"]:
+            if i % 3:
+                rows.append((f"{asker} {thing}", f"lovely {thing} indeed", "pos"))
+                rows.append((f"{asker} {thing}", f"awful {thing} honestly", "neg"))
+        rows.append((f"complain about {thing}", f"awful {thing} honestly", "pos"))
+    rng.shuffle(rows)
+    (folder / "task_train.txt").write_text("".join(_line(*r) for r in rows))
+    (folder / "task_valid.txt").write_text("".join(_line(*r) for r in rows if r[2] == "pos"))
+    (folder / "task_test.txt").write_text("".join(_line(*r) for r in rows if r[2] == "neg"))
+    return folder / "task"
+
+
+def _train(tmp_path: Path, base: Path, alpha: float) -> tuple[Path, dict]:
+    model_file = tmp_path / f"model_alpha{alpha}"
+    common = dict(
+        task="fromfile:parlaiformat",
+        fromfile_datapath=str(base),
+        fromfile_datatype_extension=True,
+        datapath=str(tmp_path / "data"),
+    )
+    TrainModel.main(
+        model=AGENT,
+        model_file=str(model_file),
+        **common,
+        cringe_alpha=alpha,
+        cringe_k=5,
+        n_layers=1,
+        embedding_size=32,
+        ffn_size=64,
+        n_heads=2,
+        batchsize=16,
+        num_epochs=20,
+        learningrate=5e-3,
+        optimizer="adam",
+        lr_scheduler="fixed",
+        dict_tokenizer="split",
+        validation_every_n_epochs=100,
+        short_final_eval=True,
+        skip_generation=True,
+        log_every_n_secs=100,
+    )
+    valid = EvalModel.main(model_file=str(model_file), **common, datatype="valid", skip_generation=True)
+    test = EvalModel.main(model_file=str(model_file), **common, datatype="test", skip_generation=True)
+    return model_file, {"valid": valid, "test": test}
+
+
+def _value(metric) -> float:
+    return metric.value() if hasattr(metric, "value") else float(metric)
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """Train the same tiny model twice, with alpha = 0 and alpha = 1, and evaluate both."""
+    random.seed(0)
+    torch.manual_seed(0)
+    tmp_path = tmp_path_factory.mktemp("cringe_agent")
+    base = _write_task(tmp_path)
+    mle_file, mle = _train(tmp_path, base, alpha=0.0)
+    cringe_file, cringe = _train(tmp_path, base, alpha=1.0)
+    return {"tmp": tmp_path, "base": base, "mle": mle, "cringe": cringe, "model_file": cringe_file}
+
+
+def test_cringe_pushes_negatives_down_and_keeps_positives(runs: dict) -> None:
+    mle, cringe, model_file = runs["mle"], runs["cringe"], runs["model_file"]
+    # Mean log-probability per token of the negative labels (test file = negatives only).
+    logp_neg = {name: -math.log(_value(r["test"]["ppl_neg"])) for name, r in [("mle", mle), ("cringe", cringe)]}
+    ppl_pos = {name: _value(r["valid"]["ppl_pos"]) for name, r in [("mle", mle), ("cringe", cringe)]}
+    summary = {"logp_neg": logp_neg, "ppl_pos": ppl_pos}
+    print(summary)
+    assert logp_neg["cringe"] < logp_neg["mle"] - 1.0, summary
+    assert abs(ppl_pos["cringe"] - ppl_pos["mle"]) <= 0.1 * ppl_pos["mle"], summary
+    # The metrics the agent adds are all reported, with the token counts of each kind.
+    assert _value(cringe["test"]["neg_tokens"]) > 0 and _value(cringe["test"].get("pos_tokens", 0)) == 0
+    assert _value(cringe["valid"]["pos_tokens"]) > 0
+    for key in ["cr_loss", "token_acc_neg"]:
+        assert key in cringe["test"], key
+    for key in ["ce_loss", "token_acc_pos", "ppl_pos"]:
+        assert key in cringe["valid"], key
+    # The saved options name our agent, so ParlAI's own scripts reload it.
+    assert json.loads(Path(f"{model_file}.opt").read_text())["model"] == AGENT
+
+
+def test_model_file_works_with_interactive_and_display(runs: dict, monkeypatch, capsys) -> None:
+    from parlai.scripts.interactive import Interactive
+
+    monkeypatch.setattr("sys.stdin", io.StringIO("tell me about cats\n"))
+    Interactive.main(model_file=str(runs["model_file"]), datapath=str(runs["tmp"] / "data"), inference="greedy")
+    out = capsys.readouterr().out
+    reply = out.split("[CringeTransformerGenerator]:")[1].splitlines()[0]
+    assert reply.split() and "awful" not in reply, out[-2000:]  # a reply, and not the negative one
+    DisplayData.main(
+        task="fromfile:parlaiformat",
+        fromfile_datapath=str(runs["base"]),
+        fromfile_datatype_extension=True,
+        datapath=str(runs["tmp"] / "data"),
+        num_examples=2,
+        display_add_fields="classifier_label",
+    )
+    assert "classifier_label" in capsys.readouterr().out
