@@ -1,0 +1,135 @@
+"""``cringe-loop``: run (or resume) the iterative CRINGE loop and print the per-round table.
+
+    cringe-loop --run-dir runs/demo                 # the embedded default (chit-chat), baseline + 2 rounds
+    cringe-loop --run-dir runs/long --preset long   # the longer configuration for the headline numbers
+    cringe-loop --run-dir runs/x --rounds 3 --alpha 0.5 --classifier parlai:/path/to/classifier
+
+Run the same command again after a kill: finished steps are read back, not redone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import dataclasses
+import json
+import logging
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from cringe_agent.iterative.config import LoopConfig
+
+#: Named configurations; flags given on the command line override them.
+PRESETS: dict[str, dict[str, Any]] = {
+    "demo": {},
+    "long": {"baseline_steps": 4000, "round_steps": 800, "prompts": 10000, "eval_random": 2000},
+    "tiny": {
+        "model": {
+            "n_layers": 1,
+            "embedding_size": 16,
+            "ffn_size": 32,
+            "n_heads": 2,
+            "dict_tokenizer": "split",
+            "batchsize": 16,
+            "optimizer": "adam",
+            "learningrate": 1e-2,
+            "lr_scheduler": "fixed",
+            "text_truncate": 32,
+            "label_truncate": 16,
+            "truncate": 32,
+            "dict_maxexs": 2000,
+        },
+        "task_opts": {"chitchat_max_examples": 400, "chitchat_neg_oversample": 5},
+        "baseline_steps": 10,
+        "round_steps": 5,
+        "prompts": 40,
+        "eval_provocative": 20,
+        "eval_random": 20,
+        "ppl_examples": 50,
+    },
+}
+
+
+def _key_values(items: list[str], flag: str) -> dict[str, Any]:
+    """Parse ``key=value`` pairs; values are Python literals where they parse, else strings."""
+    out: dict[str, Any] = {}
+    for item in items:
+        key, sep, raw = item.partition("=")
+        if not sep or not key:
+            raise SystemExit(f"{flag} expects key=value, got {item!r}")
+        try:
+            out[key.replace("-", "_")] = ast.literal_eval(raw)
+        except (ValueError, SyntaxError):
+            out[key.replace("-", "_")] = raw
+    return out
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="cringe-loop", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--run-dir", required=True, type=Path, help="where the run lives (created or resumed)")
+    parser.add_argument("--preset", choices=sorted(PRESETS), default="demo")
+    defaults = LoopConfig()
+    for f in dataclasses.fields(LoopConfig):
+        value = getattr(defaults, f.name)
+        if isinstance(value, dict):
+            continue
+        kind = type(value) if value is not None else str
+        if kind is bool:
+            parser.add_argument(
+                f"--{f.name.replace('_', '-')}",
+                type=lambda s: s.lower() in ("1", "true", "yes"),
+                default=None,
+                metavar="BOOL",
+            )
+        else:
+            parser.add_argument(f"--{f.name.replace('_', '-')}", type=kind, default=None)
+    parser.add_argument("--task-opt", action="append", default=[], metavar="KEY=VALUE", help="extra task option")
+    parser.add_argument("--model-opt", action="append", default=[], metavar="KEY=VALUE", help="extra model option")
+    parser.add_argument("--decoding-opt", action="append", default=[], metavar="KEY=VALUE", help="decoding option")
+    return parser
+
+
+def config_from_args(args: argparse.Namespace) -> LoopConfig:
+    """The preset, then the flags given, as a :class:`LoopConfig`."""
+    cfg = LoopConfig()
+    preset = PRESETS[args.preset]
+    for key, value in preset.items():
+        setattr(cfg, key, {**getattr(cfg, key), **value} if isinstance(value, dict) else value)
+    for f in dataclasses.fields(LoopConfig):
+        value = getattr(args, f.name, None)
+        if value is not None:
+            setattr(cfg, f.name, value)
+    cfg.task_opts.update(_key_values(args.task_opt, "--task-opt"))
+    cfg.model.update(_key_values(args.model_opt, "--model-opt"))
+    cfg.decoding.update(_key_values(args.decoding_opt, "--decoding-opt"))
+    return cfg
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s | %(message)s")
+    from cringe_agent.iterative.loop import Loop
+    from cringe_agent.iterative.report import table, to_markdown
+
+    cfg = config_from_args(args)
+    start = time.time()
+    try:
+        report = Loop(cfg, args.run_dir).run()
+    except ValueError as err:
+        print(f"cringe-loop: error: {err}", file=sys.stderr)
+        return 2
+    print()
+    print(to_markdown(table(report["rounds"])))
+    steps = sum(sum(m["seconds"].values()) for m in report["rounds"])
+    print(f"run directory: {args.run_dir}  (report.json, report.md, report.csv, report.png)")
+    print(f"wall time of this invocation: {time.time() - start:.0f} s; of all steps of the run: {steps:.0f} s")
+    print(json.dumps({m["method"]: round(m["flagged_rate"], 4) for m in report["rounds"]}))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

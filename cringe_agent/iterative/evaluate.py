@@ -1,0 +1,58 @@
+"""Held-out evaluation of one round: flagged rate (labeller and second judge, with 95% intervals), F1, collapse."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from cringe_agent.classifiers import Classifier
+from cringe_agent.textstats import distinct_n, mean_length, top_reply_share, unigram_f1, wilson_interval
+
+
+def score_replies(
+    contexts: Sequence[dict[str, Any]],
+    replies: Sequence[str],
+    labeller: Classifier,
+    judge: Classifier,
+    threshold: float,
+) -> list[dict[str, Any]]:
+    """One row per reply: context, gold, reply, both judges' P(negative) and flags, and F1 against the gold."""
+    texts = [c["text"] for c in contexts]
+    golds = [c.get("gold", "") for c in contexts]
+    probs = labeller(list(replies), contexts=texts, golds=golds)
+    judged = judge(list(replies), contexts=texts, golds=golds)
+    return [
+        {
+            "context": ctx,
+            "gold": gold,
+            "text": reply,
+            "prob": prob,
+            "flagged": prob > threshold,
+            "judge_prob": jprob,
+            "judge_flagged": jprob > threshold,
+            "f1": unigram_f1(reply, gold) if gold else None,
+        }
+        for ctx, gold, reply, prob, jprob in zip(texts, golds, replies, probs, judged, strict=True)
+    ]
+
+
+def summarize(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """Counts, rates and Wilson 95% intervals of both judges, mean F1 and the collapse checks of a set of replies."""
+    n = len(rows)
+    if n == 0:
+        raise ValueError("cannot summarise an empty evaluation set")
+    texts = [r["text"] for r in rows]
+    out: dict[str, Any] = {"n": n}
+    for prefix, key in [("", "flagged"), ("judge_", "judge_flagged")]:
+        k = sum(bool(r[key]) for r in rows)
+        lo, hi = wilson_interval(k, n)
+        out.update(
+            {f"{prefix}flagged": k, f"{prefix}flagged_rate": k / n, f"{prefix}ci_low": lo, f"{prefix}ci_high": hi}
+        )
+    f1s = [r["f1"] for r in rows if r.get("f1") is not None]
+    out["f1"] = sum(f1s) / len(f1s) if f1s else None
+    out["distinct_1"] = distinct_n(texts, 1)
+    out["distinct_2"] = distinct_n(texts, 2)
+    out["top_reply_share"] = top_reply_share(texts)
+    out["mean_length"] = mean_length(texts)
+    return out
