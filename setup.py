@@ -24,6 +24,7 @@ setup(
         "setuptools<81",
         "chitchat-dataset",
         "alt-profanity-check",
+        "better-profanity",
     ],
     entry_points={"console_scripts": ["cringe-loop=cringe_agent.iterative.cli:main"]},
 )

@@ -301,6 +301,10 @@ class Loop:
     def run(self) -> dict[str, Any]:
         """Run (or resume) every round; write and return the report."""
         check_run_dir(self.run_dir, self.cfg)
+        for stale in self.run_dir.rglob(".*.tmp"):  # a write that a kill interrupted; its step is redone
+            logger.info(f"removing unfinished write {stale}")
+            stale.unlink()
+        _ = self.labeller, self.judge  # an unknown classifier fails here, before any training
         rounds = []
         for r in range(self.cfg.rounds + 1):
             metrics = _cached_json(self.round_dir(r) / "metrics.json", lambda r=r: self.run_round(r))
