@@ -11,8 +11,10 @@ if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
 fi
 start=$(date +%s)
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
-.venv/bin/python -m pip install -q --upgrade "pip<26" >/dev/null
-.venv/bin/python -m pip install -q ${TORCH_SPEC:+"$TORCH_SPEC"} -r requirements.txt -r requirements-dev.txt
+# Never let a resolver choose torch (an unpinned torch is a multi-GB CUDA build): keep the one in .venv, else the
+# CPU wheel.
+.venv/bin/python -c "import torch" 2>/dev/null || .venv/bin/python -m pip install -q "torch==2.13.0"
+.venv/bin/python -m pip install -q -r requirements.txt -r requirements-dev.txt
 .venv/bin/python -m pip install -q --no-deps parlai==1.7.2
 .venv/bin/python -m pip install -q --no-deps --no-build-isolation -e .
 .venv/bin/python -c "import cringe_agent.agents.transformer" >/dev/null
