@@ -15,6 +15,7 @@ spec                judge
                     or phrase, else 0.0. An independent second judge (a fixed list, no learned weights).
 ``f1``              FITS-style: 1.0 when the unigram F1 of the text against its gold is 0, else 0.0.
 ``parlai:PATH``     a ParlAI ``transformer/classifier`` model file; P(class ``neg`` or ``__notok__``).
+                    ``PATH`` may be ``zoo:cringe/<name>`` or a ParlAI ``zoo:`` path (see ``zoo/README.md``).
 ``module:function`` any importable callable with the signature above.
 ==================  ===================================================================================
 """
@@ -238,7 +239,9 @@ def build_classifier(spec: str) -> Classifier:
         path = spec[len("parlai:") :]
         if not path:
             raise ValueError("classifier spec 'parlai:PATH' needs a model file path after 'parlai:'")
-        return _Checked(spec, ParlAIClassifier(path))
+        from zoo import resolve as resolve_model_path  # zoo: paths (ours and ParlAI's) to a model file
+
+        return _Checked(spec, ParlAIClassifier(resolve_model_path(path)))
     module_name, sep, attr = spec.partition(":")
     if sep and module_name and attr:
         return _Checked(spec, _import_callable(spec))
