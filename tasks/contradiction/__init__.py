@@ -1,0 +1,1 @@
+"""Contradiction teacher: DECODE; see agents.py."""

@@ -1,0 +1,1 @@
+"""Open-domain feedback teacher: FITS; see agents.py."""

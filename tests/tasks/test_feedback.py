@@ -1,0 +1,209 @@
+"""FITS feedback teacher on the committed fixtures: first examples and counts, feedback fields, versions, display_data,
+a CRINGE training run, and the errors for missing, malformed and unlabelled data."""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+from pathlib import Path
+
+import parlai.core.build_data as build_data
+import parlai.utils.logging as parlai_logging
+import pytest
+from parlai.core.params import ParlaiParser
+from parlai.core.teachers import create_task_agent_from_taskname
+from parlai.scripts.display_data import DisplayData
+from parlai.scripts.train_model import TrainModel
+
+from tasks import DataFormatError, DataNotFoundError
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "parlai_data"
+T = "tasks.feedback.agents:FitsTeacher"
+CHATS = "fits/human_model_chats"
+
+
+@pytest.fixture
+def datapath(tmp_path: Path) -> str:
+    """A copy of the fixtures, so that ParlAI's build never writes into the repository."""
+    shutil.copytree(FIXTURES, tmp_path / "data")
+    return str(tmp_path / "data")
+
+
+@pytest.fixture
+def parlai_log():
+    """Messages logged by ParlAI's logger during the test (its handler writes to the stdout of import time)."""
+    records: list[str] = []
+    handler = logging.Handler(level=logging.INFO)
+    handler.emit = lambda record: records.append(record.getMessage())
+    parlai_logging.logger.addHandler(handler)
+    yield records
+    parlai_logging.logger.removeHandler(handler)
+
+
+def load(task: str, datatype: str, datapath: str, **kwargs) -> tuple[list[dict], object]:
+    """Every example of one epoch of ``task`` (labels under ``labels`` whatever the datatype), and the teacher."""
+    opt = ParlaiParser(True, False).parse_kwargs(task=task, datatype=datatype, datapath=datapath, **kwargs)
+    teacher = create_task_agent_from_taskname(opt)[0]
+    examples = []
+    while not teacher.epoch_done():
+        act = dict(teacher.act())
+        if "eval_labels" in act:
+            act["labels"] = act.pop("eval_labels")
+        examples.append(act)
+    return examples, teacher
+
+
+SNAPSHOT = {  # fold -> (count, first example's fields, polarity of every example in order)
+    "train": (
+        4,
+        {
+            "text": "Who wrote dracula?",
+            "labels": ["Dracula was written by mary shelley."],
+            "classifier_label": "neg",
+            "feedback_type": "better_others",
+            "feedback_text": "Dracula was written by Bram Stoker in 1897.",
+            "human_reply": "That's wrong, it was Bram Stoker.",
+            "task_uid": 7,
+            "topic": "Gothic novels",
+            "domain": "Literature",
+            "source": "fits",
+        },
+        ["neg", "pos", "pos", "pos"],
+    ),
+    "valid": (
+        2,
+        {
+            "text": "What is the capital of australia?",
+            "labels": ["The capital of australia is sydney."],
+            "feedback_type": "better_search_query",
+            "feedback_text": "capital of australia",
+        },
+        ["neg", "pos"],
+    ),
+    "test": (
+        2,
+        {"text": "How long should I boil an egg?", "labels": ["Eggs are a good source of protein."]},
+        ["neg", "pos"],
+    ),
+}
+
+
+@pytest.mark.parametrize("fold", ["train", "valid", "test"])
+def test_first_example_and_count_of_each_fold(datapath, fold):
+    examples, teacher = load(T, f"{fold}:ordered" if fold == "train" else fold, datapath)
+    count, first, polarities = SNAPSHOT[fold]
+    assert len(examples) == teacher.num_examples() == count
+    for field, value in first.items():
+        assert examples[0][field] == value, field
+    assert [ex["classifier_label"] for ex in examples] == polarities
+
+
+def test_context_holds_perfect_replies_only(datapath):
+    examples, _ = load("tasks.feedback.agents", "train:ordered", datapath)  # DefaultTeacher
+    corrected, later = examples[1], examples[2]
+    assert corrected["text"] == "Who wrote dracula?"  # the bad attempt and the feedback are not in the context
+    assert corrected["labels"] == ["You're right, bram stoker wrote dracula in 1897."]
+    assert (corrected["feedback_type"], corrected["feedback_text"]) == ("perfect", "")
+    assert later["text"].split("\n") == [
+        "Who wrote dracula?",
+        "You're right, bram stoker wrote dracula in 1897.",
+        "Thanks! When was he born?",
+    ]
+    assert later["human_reply"] == ""  # the last bot turn: no human turn follows
+
+
+def test_unseen_tasks_and_classifier_mode(datapath):
+    unseen, _ = load(T, "test", datapath, unseen_task=True)
+    assert [ex["labels"] for ex in unseen] == [["Mercury is the closest planet to the sun."]]
+    with pytest.raises(ValueError, match="datatype test only"):
+        load(T, "train", datapath, unseen_task=True)
+    classified, _ = load(f"{T}:cringe_label_mode=classifier:cringe_keep=neg", "valid", datapath)
+    assert [(ex["text"], ex["labels"]) for ex in classified] == [("The capital of australia is sydney.", ["neg"])]
+
+
+def test_parlai_own_teachers_read_the_fixtures(datapath):
+    """The fixtures are in ParlAI's on-disk format: its stock teachers load them without downloading."""
+    base, _ = load("fits", "train:ordered", datapath)
+    assert [ex["labels"][0] for ex in base] == [
+        "You're right, bram stoker wrote dracula in 1897.",
+        "Bram stoker was born in 1847 in dublin.",
+        "Give it at least six hours of sunlight and water when the top inch of soil is dry.",
+    ]
+    satisfaction, _ = load("fits:FitsSatisfactionTeacher", "train:ordered", datapath)
+    assert sorted(ex["labels"][0] for ex in satisfaction) == ["__notok__", "__ok__", "__ok__", "__ok__"]
+
+
+def test_display_data(datapath, capsys, parlai_log):
+    DisplayData.main(task=T, datapath=datapath, num_examples=50, display_add_fields="classifier_label,feedback_text")
+    out = capsys.readouterr().out
+    assert "loaded 4 episodes with a total of 4 examples" in parlai_log
+    assert out.count("END OF EPISODE") == 4
+    assert "[labels]: Dracula was written by mary shelley." in out
+    assert "[feedback_text]: Dracula was written by Bram Stoker in 1897." in out
+
+
+def test_cringe_agent_trains_on_fits(datapath, tmp_path):
+    valid, test = TrainModel.main(
+        model="cringe_agent.agents.transformer:CringeTransformerGeneratorAgent",
+        task=T,
+        datapath=datapath,
+        model_file=str(tmp_path / "model"),
+        n_layers=1,
+        n_heads=2,
+        embedding_size=16,
+        ffn_size=32,
+        batchsize=2,
+        max_train_steps=3,
+        lr_scheduler="fixed",
+        skip_generation=True,
+        validation_metric="loss",
+        validation_metric_mode="min",
+        validation_every_n_steps=100,
+        dict_tokenizer="split",
+    )
+    assert int(valid["exs"]) == 2 and int(test["exs"]) == 2
+    assert int(valid["total_train_updates"]) == 3
+    assert int(test["neg_tokens"]) > 0 and int(test["pos_tokens"]) > 0  # classifier_label reached the loss
+
+
+def test_missing_data_offline_gives_one_clear_error(datapath, monkeypatch):
+    def fail(url, path, fname, *args, **kwargs):
+        raise RuntimeError("Connection broken too many times. Stopped retrying.")
+
+    monkeypatch.setattr(build_data, "download", fail)
+    shutil.rmtree(Path(datapath) / "fits")
+    with pytest.raises(DataNotFoundError) as info:
+        load(T, "train", datapath)
+    message = str(info.value)
+    folder = str(Path(datapath) / "fits")
+    for part in ("FITS", folder, "human_model_chats/train.txt", "'v0.1'", "fits_data_v0.1.tar.gz"):
+        assert part in message, part
+    assert info.value.__cause__ is None and info.value.__suppress_context__
+
+
+def test_missing_version_folder_is_named(datapath):
+    with pytest.raises(DataNotFoundError, match=r"Missing: human_model_chats_v2/train\.txt"):
+        load(T, "train", datapath, fits_task_version="v2")
+
+
+def test_malformed_chats_name_file_line_and_field(datapath):
+    path = Path(datapath) / CHATS / "valid.txt"
+    chat = json.loads(path.read_text())
+    path.write_text(json.dumps({**chat, "dialog": "hello"}) + "\n")
+    with pytest.raises(DataFormatError, match=r"valid\.txt, line 1, field 'dialog': expected list, got str"):
+        load(T, "valid", datapath)
+    del chat["dialog"][1]["text"]
+    path.write_text(json.dumps(chat) + "\n")
+    with pytest.raises(DataFormatError, match=r"valid\.txt, line 1, dialog\[1\], field 'text': missing"):
+        load(T, "valid", datapath)
+
+
+def test_records_without_usable_label_are_counted_and_reported(datapath, parlai_log):
+    path = Path(datapath) / CHATS / "train.txt"
+    chats = [json.loads(line) for line in path.read_text().splitlines()]
+    chats[0]["dialog"][1]["improve_bucket"] = "meh"
+    path.write_text("".join(json.dumps(c) + "\n" for c in chats))
+    examples, teacher = load(T, "train:ordered", datapath)
+    assert len(examples) == 3 and teacher.unusable_labels == 1
+    assert any("train.txt: skipped 1 record(s) with no usable label (line 1, dialog[1])" in m for m in parlai_log)
