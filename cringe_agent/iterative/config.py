@@ -35,7 +35,7 @@ DEFAULT_MODEL: dict[str, Any] = {
 }
 
 #: The embedded default task: chit-chat with the flagged replies oversampled 10x (an uncurated training mix).
-DEFAULT_TASK_OPTS: dict[str, Any] = {"chitchat_neg_oversample": 10, "chitchat_test_frac": 0.15}
+DEFAULT_TASK_OPTS: dict[str, Any] = {"chitchat_neg_oversample": 10, "chitchat_test_frac": 0.25}
 
 
 @dataclass
@@ -72,7 +72,7 @@ class LoopConfig:
     rounds: int = 2
     init_model: str | None = None
     model: dict[str, Any] = field(default_factory=lambda: dict(DEFAULT_MODEL))
-    baseline_steps: int = 1200
+    baseline_steps: int = 800
     round_steps: int = 300
     round_lr: float = 1e-3
     alpha: float = 1.0
@@ -80,14 +80,14 @@ class LoopConfig:
     classifier: str = "profanity"
     judge: str = "lexicon"
     threshold: float = 0.5
-    prompts: int = 4000
+    prompts: int = 2000
     eval_provocative: int = 600
     eval_random: int = 1000
     ppl_examples: int = 2000
     decoding: dict[str, Any] = field(
         default_factory=lambda: {"inference": "topk", "topk": 10, "beam_size": 1, "beam_block_ngram": 3}
     )
-    generations_rate: float = 0.5
+    generations_rate: float = 0.05
     balance: bool = True
     max_pos_copies: int = 2
     seed: int = 0

@@ -17,7 +17,7 @@ def generate(
     contexts: Sequence[str],
     decoding: dict[str, Any],
     *,
-    batch_size: int = 64,
+    batch_size: int = 128,
     seed: int = 0,
     desc: str = "generate",
 ) -> list[str]:

@@ -48,6 +48,14 @@ BASELINE_AGENT = "transformer/generator"
 EVAL_SETS = ("provocative", "random")
 
 
+class _NoOptionDump(logging.Filter):
+    """Drop ParlAI's listing of every option (about 250 lines per train or eval call); its reports stay."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        msg = record.getMessage()
+        return not (msg.endswith("Opt:") or (msg.startswith("    ") and "\n" not in msg and ": " in msg))
+
+
 def _cached_json(path: Path, compute: Callable[[], Any]) -> Any:
     """Return the JSON at ``path``, or compute, write (atomically) and return it."""
     if path.exists():
@@ -300,6 +308,16 @@ class Loop:
 
     def run(self) -> dict[str, Any]:
         """Run (or resume) every round; write and return the report."""
+        from parlai.utils.logging import logger as parlai_logger
+
+        quiet = _NoOptionDump()
+        parlai_logger.addFilter(quiet)
+        try:
+            return self._run()
+        finally:
+            parlai_logger.removeFilter(quiet)
+
+    def _run(self) -> dict[str, Any]:
         check_run_dir(self.run_dir, self.cfg)
         for stale in self.run_dir.rglob(".*.tmp"):  # a write that a kill interrupted; its step is redone
             logger.info(f"removing unfinished write {stale}")
