@@ -25,6 +25,7 @@ setup(
         "chitchat-dataset",
         "alt-profanity-check",
         "better-profanity",
+        "vaderSentiment",
     ],
     entry_points={"console_scripts": ["cringe-loop=cringe_agent.iterative.cli:main"]},
 )

@@ -14,9 +14,9 @@ from typing import Any
 
 import torch
 from parlai.core.metrics import AverageMetric, SumMetric
-from parlai.core.torch_generator_agent import PPLMetric
 from parlai.core.opt import Opt
 from parlai.core.params import ParlaiParser
+from parlai.core.torch_generator_agent import PPLMetric
 
 from cringe_agent.labels import Feedback, feedback_of
 from cringe_agent.loss import CringeLoss

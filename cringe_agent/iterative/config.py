@@ -78,7 +78,7 @@ class LoopConfig:
     alpha: float = 1.0
     k: int = 5
     classifier: str = "profanity"
-    judge: str = "lexicon"
+    judge: str = "vader"
     threshold: float = 0.5
     prompts: int = 2000
     eval_provocative: int = 600

@@ -59,12 +59,18 @@ def plot(rounds: Sequence[dict[str, Any]], path: Path) -> None:
 
     xs = [m["round"] for m in rounds]
     fig, (ax, ax_f1) = plt.subplots(1, 2, figsize=(11, 4))
-    for kind, color in [("provocative", "tab:red"), ("random", "tab:blue")]:
-        for prefix, style, who in [("", "-o", "labeller"), ("judge_", "--s", "second judge")]:
-            rates = [100 * m["sets"][kind][f"{prefix}flagged_rate"] for m in rounds]
-            lo = [r - 100 * m["sets"][kind][f"{prefix}ci_low"] for r, m in zip(rates, rounds, strict=True)]
-            hi = [100 * m["sets"][kind][f"{prefix}ci_high"] - r for r, m in zip(rates, rounds, strict=True)]
-            ax.errorbar(xs, rates, yerr=[lo, hi], fmt=style, color=color, capsize=3, label=f"{kind}, {who}")
+    series = [
+        (kind, color, prefix, style, who)
+        for kind, color in [("provocative", "tab:red"), ("random", "tab:blue")]
+        for prefix, style, who in [("", "-o", "labeller"), ("judge_", "--s", "second judge")]
+    ]
+    for i, (kind, color, prefix, style, who) in enumerate(series):
+        sets = [m["sets"][kind] for m in rounds]
+        rates = [100 * s[f"{prefix}flagged_rate"] for s in sets]
+        lo = [r - 100 * s[f"{prefix}ci_low"] for r, s in zip(rates, sets, strict=True)]
+        hi = [100 * s[f"{prefix}ci_high"] - r for r, s in zip(rates, sets, strict=True)]
+        shifted = [x + 0.06 * (i - 1.5) for x in xs]  # nudged sideways so the four interval bars stay apart
+        ax.errorbar(shifted, rates, yerr=[lo, hi], fmt=style, color=color, capsize=3, label=f"{kind}, {who}")
     ax.set(xlabel="round (0 = MLE baseline)", ylabel="flagged replies, % (95% CI)", title="Flagged rate")
     ax.set_xticks(xs)
     ax.legend(fontsize=8)

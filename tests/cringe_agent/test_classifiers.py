@@ -85,7 +85,7 @@ def test_module_function_outputs_are_checked(user_module):
 @pytest.mark.parametrize(
     ("spec", "message"),
     [
-        ("toxicity", "unknown classifier spec 'toxicity'; valid specs: profanity, lexicon, f1, parlai:PATH"),
+        ("toxicity", "unknown classifier spec 'toxicity'; valid specs: profanity, lexicon, vader, f1, parlai:PATH"),
         ("no_such_module_xyz:fn", "cannot import module 'no_such_module_xyz'"),
         ("json:no_such_function", "has no attribute 'no_such_function'"),
         ("parlai:", "needs a model file path"),
@@ -142,3 +142,10 @@ def test_parlai_classifier_trained_in_test(tmp_path):
     assert max(probs[:5]) < 0.5 < min(probs[5:])
     # a second call reuses the loaded agent and gives the same scores, whatever the batch split
     assert judge(NEG_TEXTS[:2]) == pytest.approx(probs[5:7], abs=1e-6)
+
+
+def test_vader_flags_strongly_negative_replies_only():
+    judge = build_classifier("vader")
+    probs = judge(["that is the worst, i hate it", "that sounds lovely, thanks!", "i went to the store"])
+    assert probs[0] > 0.5
+    assert probs[1] == 0.0 and probs[2] == 0.0
