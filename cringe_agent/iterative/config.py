@@ -72,8 +72,8 @@ class LoopConfig:
     rounds: int = 2
     init_model: str | None = None
     model: dict[str, Any] = field(default_factory=lambda: dict(DEFAULT_MODEL))
-    baseline_steps: int = 600
-    round_steps: int = 250
+    baseline_steps: int = 500
+    round_steps: int = 220
     round_lr: float = 1e-3
     alpha: float = 1.0
     k: int = 5
