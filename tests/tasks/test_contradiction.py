@@ -4,54 +4,19 @@ display_data, a CRINGE training run, and the errors for missing, malformed and u
 from __future__ import annotations
 
 import json
-import logging
 import shutil
 from pathlib import Path
 
 import parlai.core.build_data as build_data
-import parlai.utils.logging as parlai_logging
 import pytest
-from parlai.core.params import ParlaiParser
-from parlai.core.teachers import create_task_agent_from_taskname
 from parlai.scripts.display_data import DisplayData
 from parlai.scripts.train_model import TrainModel
+from teacher_epoch import load
 
 from tasks import DataFormatError, DataNotFoundError
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "parlai_data"
 T = "tasks.contradiction.agents:DecodeTeacher"
 DECODE_DIR = "decode/decode_v0.1"
-
-
-@pytest.fixture
-def datapath(tmp_path: Path) -> str:
-    """A copy of the fixtures, so that ParlAI's build never writes into the repository."""
-    shutil.copytree(FIXTURES, tmp_path / "data")
-    return str(tmp_path / "data")
-
-
-@pytest.fixture
-def parlai_log():
-    """Messages logged by ParlAI's logger during the test (its handler writes to the stdout of import time)."""
-    records: list[str] = []
-    handler = logging.Handler(level=logging.INFO)
-    handler.emit = lambda record: records.append(record.getMessage())
-    parlai_logging.logger.addHandler(handler)
-    yield records
-    parlai_logging.logger.removeHandler(handler)
-
-
-def load(task: str, datatype: str, datapath: str, **kwargs) -> tuple[list[dict], object]:
-    """Every example of one epoch of ``task`` (labels under ``labels`` whatever the datatype), and the teacher."""
-    opt = ParlaiParser(True, False).parse_kwargs(task=task, datatype=datatype, datapath=datapath, **kwargs)
-    teacher = create_task_agent_from_taskname(opt)[0]
-    examples = []
-    while not teacher.epoch_done():
-        act = dict(teacher.act())
-        if "eval_labels" in act:
-            act["labels"] = act.pop("eval_labels")
-        examples.append(act)
-    return examples, teacher
 
 
 SNAPSHOT = {  # fold -> (count, first example's fields, polarity of every example in order)
@@ -114,9 +79,7 @@ def test_unknown_test_type_is_refused(datapath):
 
 
 def test_classifier_mode_with_context(datapath):
-    examples, _ = load(
-        f"{T}:cringe_label_mode=classifier:cringe_classifier_input=context_reply", "valid", datapath
-    )
+    examples, _ = load(f"{T}:cringe_label_mode=classifier:cringe_classifier_input=context_reply", "valid", datapath)
     assert examples[0]["text"] == "My sister is a pilot.\nDoes she fly abroad?\nI am an only child."
     assert [ex["labels"] for ex in examples] == [["neg"], ["pos"]]
     negatives, teacher = load(f"{T}:cringe_keep=neg", "train:ordered", datapath)

@@ -4,54 +4,19 @@ a CRINGE training run, and the errors for missing, malformed and unlabelled data
 from __future__ import annotations
 
 import json
-import logging
 import shutil
 from pathlib import Path
 
 import parlai.core.build_data as build_data
-import parlai.utils.logging as parlai_logging
 import pytest
-from parlai.core.params import ParlaiParser
-from parlai.core.teachers import create_task_agent_from_taskname
 from parlai.scripts.display_data import DisplayData
 from parlai.scripts.train_model import TrainModel
+from teacher_epoch import load
 
 from tasks import DataFormatError, DataNotFoundError
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "parlai_data"
 T = "tasks.feedback.agents:FitsTeacher"
 CHATS = "fits/human_model_chats"
-
-
-@pytest.fixture
-def datapath(tmp_path: Path) -> str:
-    """A copy of the fixtures, so that ParlAI's build never writes into the repository."""
-    shutil.copytree(FIXTURES, tmp_path / "data")
-    return str(tmp_path / "data")
-
-
-@pytest.fixture
-def parlai_log():
-    """Messages logged by ParlAI's logger during the test (its handler writes to the stdout of import time)."""
-    records: list[str] = []
-    handler = logging.Handler(level=logging.INFO)
-    handler.emit = lambda record: records.append(record.getMessage())
-    parlai_logging.logger.addHandler(handler)
-    yield records
-    parlai_logging.logger.removeHandler(handler)
-
-
-def load(task: str, datatype: str, datapath: str, **kwargs) -> tuple[list[dict], object]:
-    """Every example of one epoch of ``task`` (labels under ``labels`` whatever the datatype), and the teacher."""
-    opt = ParlaiParser(True, False).parse_kwargs(task=task, datatype=datatype, datapath=datapath, **kwargs)
-    teacher = create_task_agent_from_taskname(opt)[0]
-    examples = []
-    while not teacher.epoch_done():
-        act = dict(teacher.act())
-        if "eval_labels" in act:
-            act["labels"] = act.pop("eval_labels")
-        examples.append(act)
-    return examples, teacher
 
 
 SNAPSHOT = {  # fold -> (count, first example's fields, polarity of every example in order)

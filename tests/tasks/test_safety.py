@@ -4,21 +4,17 @@ the world-log replies teacher, and the errors for missing, malformed and unlabel
 from __future__ import annotations
 
 import json
-import logging
 import shutil
 from pathlib import Path
 
 import parlai.core.build_data as build_data
-import parlai.utils.logging as parlai_logging
 import pytest
-from parlai.core.params import ParlaiParser
-from parlai.core.teachers import create_task_agent_from_taskname
 from parlai.scripts.display_data import DisplayData
 from parlai.scripts.train_model import TrainModel
+from teacher_epoch import load
 
 from tasks import DataFormatError, DataNotFoundError
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "parlai_data"
 S = "tasks.safety.agents"
 TEACHERS = [f"{S}:{name}" for name in ("BadTeacher", "StandardTeacher", "AdversarialTeacher")] + [
     f"{S}:MultiturnTeacher",
@@ -26,37 +22,6 @@ TEACHERS = [f"{S}:{name}" for name in ("BadTeacher", "StandardTeacher", "Adversa
 ]
 BAD_DIR = "bot_adversarial_dialogue/dialogue_datasets/bot_adversarial_dialogue_datasets_with_persona"
 SIL = "__SILENCE__"
-
-
-@pytest.fixture
-def datapath(tmp_path: Path) -> str:
-    """A copy of the fixtures, so that ParlAI's build never writes into the repository."""
-    shutil.copytree(FIXTURES, tmp_path / "data")
-    return str(tmp_path / "data")
-
-
-@pytest.fixture
-def parlai_log():
-    """Messages logged by ParlAI's logger during the test (its handler writes to the stdout of import time)."""
-    records: list[str] = []
-    handler = logging.Handler(level=logging.INFO)
-    handler.emit = lambda record: records.append(record.getMessage())
-    parlai_logging.logger.addHandler(handler)
-    yield records
-    parlai_logging.logger.removeHandler(handler)
-
-
-def load(task: str, datatype: str, datapath: str, **kwargs) -> tuple[list[dict], object]:
-    """Every example of one epoch of ``task`` (labels under ``labels`` whatever the datatype), and the teacher."""
-    opt = ParlaiParser(True, False).parse_kwargs(task=task, datatype=datatype, datapath=datapath, **kwargs)
-    teacher = create_task_agent_from_taskname(opt)[0]
-    examples = []
-    while not teacher.epoch_done():
-        act = dict(teacher.act())
-        if "eval_labels" in act:
-            act["labels"] = act.pop("eval_labels")
-        examples.append(act)
-    return examples, teacher
 
 
 # task -> fold -> (number of examples, fields of the first example in order)
@@ -262,8 +227,15 @@ def test_missing_bad_data_offline_gives_one_clear_error(datapath, monkeypatch):
         load(f"{S}:BadTeacher", "train", datapath)
     message = str(info.value)
     folder = str(Path(datapath) / "bot_adversarial_dialogue" / "dialogue_datasets")
-    for part in ("Bot-Adversarial Dialogue", folder, "bot_adversarial_dialogue_datasets_with_persona/train.txt",
-                 "'v0.2'", "dialogue_datasets_v0.2.tar.gz", "Connection broken", "--datapath"):
+    for part in (
+        "Bot-Adversarial Dialogue",
+        folder,
+        "bot_adversarial_dialogue_datasets_with_persona/train.txt",
+        "'v0.2'",
+        "dialogue_datasets_v0.2.tar.gz",
+        "Connection broken",
+        "--datapath",
+    ):
         assert part in message, part
     assert calls  # ParlAI's own download was tried first
     assert info.value.__cause__ is None and info.value.__suppress_context__  # no trace from inside ParlAI
