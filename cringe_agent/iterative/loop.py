@@ -56,24 +56,15 @@ class _NoOptionDump(logging.Filter):
         return not (msg.endswith("Opt:") or (msg.startswith("    ") and "\n" not in msg and ": " in msg))
 
 
-def _cached_json(path: Path, compute: Callable[[], Any]) -> Any:
-    """Return the JSON at ``path``, or compute, write (atomically) and return it."""
-    if path.exists():
-        logger.info(f"done already: {path}")
-        return json.loads(path.read_text())
-    value = compute()
-    write_json_atomic(path, value)
-    return value
+def _read(path: Path) -> Any:
+    return read_jsonl(path) if path.suffix == ".jsonl" else json.loads(path.read_text())
 
 
-def _cached_jsonl(path: Path, compute: Callable[[], list[dict[str, Any]]]) -> list[dict[str, Any]]:
-    """Return the rows at ``path``, or compute, write (atomically) and return them."""
-    if path.exists():
-        logger.info(f"done already: {path}")
-        return read_jsonl(path)
-    rows = compute()
-    write_jsonl_atomic(path, rows)
-    return rows
+def _write(path: Path, value: Any) -> None:
+    if path.suffix == ".jsonl":
+        write_jsonl_atomic(path, value)
+    else:
+        write_json_atomic(path, value)
 
 
 class Loop:
@@ -255,30 +246,28 @@ class Loop:
         """Do every missing step of round r and return its metrics."""
         d = self.round_dir(r)
         timings_path = d / "timings.json"
-        seconds: dict[str, float] = json.loads(timings_path.read_text()) if timings_path.exists() else {}
+        seconds: dict[str, float] = _read(timings_path) if timings_path.exists() else {}
 
-        def timed(name: str, fn: Callable[[], Any]) -> Any:
-            """Run a step; record its wall time unless an earlier run did (then the step is only read back)."""
+        def step(name: str, compute: Callable[[], Any]) -> Any:
+            """Read back the step's file ``d/name`` if an earlier run wrote it, else compute, write and time it."""
+            path = d / name
+            if path.exists():
+                logger.info(f"done already: {path}")
+                return _read(path)
             start = time.time()
-            value = fn()
-            if name not in seconds:
-                seconds[name] = time.time() - start
-                write_json_atomic(timings_path, seconds)
+            value = compute()
+            _write(path, value)
+            seconds[path.stem] = time.time() - start
+            write_json_atomic(timings_path, seconds)
             return value
 
         if r > 0:
-            rows = timed("generate", lambda: _cached_jsonl(d / "generations.jsonl", lambda: self.generations(r)))
-            timed("select", lambda: _cached_jsonl(d / "selection.jsonl", lambda: self.select(r, rows)))
+            rows = step("generations.jsonl", lambda: self.generations(r))
+            selection = step("selection.jsonl", lambda: self.select(r, rows))
         if r > 0 or not self.cfg.init_model:
-            timed("train", lambda: _cached_json(d / "train.json", lambda: self.train(r)))
-        evals = {
-            kind: timed(
-                f"eval_{kind}",
-                lambda kind=kind: _cached_jsonl(d / f"eval_{kind}.jsonl", lambda: self.evaluate(r, kind)),
-            )
-            for kind in EVAL_SETS
-        }
-        ppl = timed("ppl", lambda: _cached_json(d / "ppl.json", lambda: {"ppl_pos": self.ppl_pos(r)}))["ppl_pos"]
+            step("train.json", lambda: self.train(r))
+        evals = {kind: step(f"eval_{kind}.jsonl", lambda kind=kind: self.evaluate(r, kind)) for kind in EVAL_SETS}
+        ppl = step("ppl.json", lambda: {"ppl_pos": self.ppl_pos(r)})["ppl_pos"]
         sets = {kind: summarize(rows) for kind, rows in evals.items()}
         model_file = Path(self.model_file(r))
         if model_file.is_relative_to(self.run_dir):
@@ -297,10 +286,9 @@ class Loop:
             "seconds": seconds,
         }
         if r > 0:
-            sel = read_jsonl(d / "selection.jsonl")
             metrics["selection"] = {
-                "neg": sum(s["label"] == NEG for s in sel),
-                "pos": sum(s["label"] == POS for s in sel),
+                "neg": sum(s["label"] == NEG for s in selection),
+                "pos": sum(s["label"] == POS for s in selection),
                 "generations": len(rows),
                 "flagged": sum(x["label"] == NEG for x in rows),
             }
@@ -325,7 +313,12 @@ class Loop:
         _ = self.labeller, self.judge  # an unknown classifier fails here, before any training
         rounds = []
         for r in range(self.cfg.rounds + 1):
-            metrics = _cached_json(self.round_dir(r) / "metrics.json", lambda r=r: self.run_round(r))
+            path = self.round_dir(r) / "metrics.json"
+            if path.exists():
+                metrics = _read(path)
+            else:
+                metrics = self.run_round(r)
+                _write(path, metrics)
             rounds.append(metrics)
             write_report(self.run_dir, rounds)
         return {"rounds": rounds}

@@ -22,7 +22,7 @@ pytest.importorskip("parlai")
 
 from cringe_agent.iterative.cli import PRESETS, main  # noqa: E402
 from cringe_agent.iterative.config import LoopConfig, check_run_dir  # noqa: E402
-from cringe_agent.iterative.loop import Loop, _cached_jsonl  # noqa: E402
+from cringe_agent.iterative.loop import Loop, _read  # noqa: E402
 
 FAKE = """
 def prob(texts, contexts=None, golds=None):
@@ -127,7 +127,7 @@ def test_malformed_step_file_names_file_and_line(tmp_path: Path) -> None:
     path = tmp_path / "generations.jsonl"
     path.write_text('{"context": "a", "text": "b", "prob": 0.1, "label": "pos"}\n{"context": "a", "te\n')
     with pytest.raises(ValueError, match=r"generations.jsonl.*line 2"):
-        _cached_jsonl(path, lambda: [])
+        _read(path)
 
 
 def test_round_where_classifier_flags_nothing_continues(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
