@@ -92,6 +92,28 @@ def teacher_id(base: str, opt: dict[str, Any]) -> str:
     return base if keep == "all" else f"{base}.keep_{keep}"
 
 
+class LabelledTeacherMixin:
+    """The label options (:func:`add_label_args`) on a ParlAI teacher, whose data is made sure of before it reads.
+
+    Subclasses put ``LabelledTeacherMixin`` first among their bases and override :meth:`ensure_data`.
+    """
+
+    @classmethod
+    def add_cmdline_args(cls, parser: ParlaiParser, partial_opt: dict | None = None) -> ParlaiParser:
+        super().add_cmdline_args(parser, partial_opt)
+        add_label_args(parser)
+        return parser
+
+    def ensure_data(self, opt: dict[str, Any]) -> None:
+        """Check (or build) the files on disk; raise :class:`DataNotFoundError` when they cannot be had."""
+
+    def __init__(self, opt: dict[str, Any], shared: dict | None = None) -> None:
+        if not shared:
+            self.ensure_data(opt)
+        super().__init__(opt, shared)
+        self.id = teacher_id(self.id, opt)
+
+
 def make_example(opt: dict[str, Any], context: Iterable[str], reply: str, polarity: str, **fields: Any) -> dict:
     """Build one example in the label convention of ``opt``.
 

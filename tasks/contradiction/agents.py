@@ -16,39 +16,28 @@ from collections.abc import Iterator
 import parlai.tasks.decode.agents as decode
 import parlai.utils.logging as logging
 from parlai.core.opt import Opt
-from parlai.core.params import ParlaiParser
 
 import cringe_agent.mutators  # noqa: F401  (registers the cringe_* mutators before ParlAI resolves them)
 from cringe_agent.labels import NEG, POS
 from tasks import (
     SOURCE_FIELD,
     DataFormatError,
+    LabelledTeacherMixin,
     UnusableLabels,
-    add_label_args,
     keeps,
     make_example,
     read_jsonl,
     require_field,
-    teacher_id,
 )
 from tasks.contradiction.build import data_file
 from tasks.safety.agents import WorldLogRepliesTeacher  # noqa: F401  (re-exported: -t tasks.contradiction.agents:...)
 
 
-class DecodeTeacher(decode.DecodeTeacher):
+class DecodeTeacher(LabelledTeacherMixin, decode.DecodeTeacher):
     """DECODE: (turns[:-1] -> turns[-1]), ``neg`` for a contradicting last turn, ``pos`` for a consistent one."""
 
-    @classmethod
-    def add_cmdline_args(cls, parser: ParlaiParser, partial_opt: Opt | None = None) -> ParlaiParser:
-        super().add_cmdline_args(parser, partial_opt)
-        add_label_args(parser)
-        return parser
-
-    def __init__(self, opt: Opt, shared: dict | None = None) -> None:
-        if not shared:
-            data_file(opt)
-        super().__init__(opt, shared)
-        self.id = teacher_id(self.id, opt)
+    def ensure_data(self, opt: Opt) -> None:
+        data_file(opt)
 
     def setup_data(self, path: str) -> Iterator[tuple[dict, bool]]:
         logging.info(f"loading: {path}")

@@ -21,7 +21,6 @@ from typing import Any
 import parlai.tasks.fits.agents as fits
 import parlai.utils.logging as logging
 from parlai.core.opt import Opt
-from parlai.core.params import ParlaiParser
 from parlai.tasks.fits.constants import FeedbackType
 from parlai.tasks.fits.mutators import normalize_reply
 
@@ -29,13 +28,12 @@ import cringe_agent.mutators  # noqa: F401  (registers the cringe_* mutators bef
 from cringe_agent.labels import NEG, POS
 from tasks import (
     SOURCE_FIELD,
+    LabelledTeacherMixin,
     UnusableLabels,
-    add_label_args,
     keeps,
     make_example,
     read_jsonl,
     require_field,
-    teacher_id,
 )
 from tasks.feedback.build import data_file
 
@@ -44,20 +42,11 @@ PERFECT = FeedbackType.PERFECT.value
 BUCKETS = {kind.value for kind in FeedbackType} - {FeedbackType.NONE.value}
 
 
-class FitsTeacher(fits.FitsBaseTeacher):
+class FitsTeacher(LabelledTeacherMixin, fits.FitsBaseTeacher):
     """FITS: one example per bot reply, ``pos`` when the human found it perfect, ``neg`` otherwise."""
 
-    @classmethod
-    def add_cmdline_args(cls, parser: ParlaiParser, partial_opt: Opt | None = None) -> ParlaiParser:
-        super().add_cmdline_args(parser, partial_opt)
-        add_label_args(parser)
-        return parser
-
-    def __init__(self, opt: Opt, shared: dict | None = None) -> None:
-        if not shared:
-            data_file(opt, opt["datatype"])
-        super().__init__(opt, shared)
-        self.id = teacher_id(self.id, opt)
+    def ensure_data(self, opt: Opt) -> None:
+        data_file(opt, opt["datatype"])
 
     def setup_data(self, data_path: str) -> Iterator[tuple[dict, bool]]:
         path = data_file(self.opt, self.datatype)

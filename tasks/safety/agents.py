@@ -37,6 +37,7 @@ from tasks import (
     EMPTY_CONTEXT,
     SOURCE_FIELD,
     DataFormatError,
+    LabelledTeacherMixin,
     UnusableLabels,
     add_label_args,
     keeps,
@@ -68,20 +69,11 @@ def _warn_if_empty(data: list, path: str, datatype: str) -> None:
         logging.warning(f"{path}: no usable examples for datatype {datatype}")
 
 
-class BadTeacher(bad.BotAdversarialDialogueTeacher):
+class BadTeacher(LabelledTeacherMixin, bad.BotAdversarialDialogueTeacher):
     """Bot-Adversarial Dialogue: one example per line, the last line judged against the lines before it."""
 
-    @classmethod
-    def add_cmdline_args(cls, parser: ParlaiParser, partial_opt: Opt | None = None) -> ParlaiParser:
-        super().add_cmdline_args(parser, partial_opt)
-        add_label_args(parser)
-        return parser
-
-    def __init__(self, opt: Opt, shared: dict | None = None) -> None:
-        if not shared:
-            ensure_bad(opt)
-        super().__init__(opt, shared)
-        self.id = teacher_id(self.id, opt)
+    def ensure_data(self, opt: Opt) -> None:
+        ensure_bad(opt)
 
     def _setup_data(self, path: str) -> None:
         opt, skipped = self.opt, UnusableLabels(path)
@@ -111,22 +103,13 @@ class BadTeacher(bad.BotAdversarialDialogueTeacher):
         _warn_if_empty(self.episodes, path, opt["datatype"])
 
 
-class _SingleTurnMixin:
+class _SingleTurnMixin(LabelledTeacherMixin):
     """dialogue_safety standard/adversarial: ``{key: {fold: {round: {good|bad: [message, ...]}}}}``."""
 
     dump_key = ""
 
-    @classmethod
-    def add_cmdline_args(cls, parser: ParlaiParser, partial_opt: Opt | None = None) -> ParlaiParser:
-        super().add_cmdline_args(parser, partial_opt)
-        add_label_args(parser)
-        return parser
-
-    def __init__(self, opt: Opt, shared: dict | None = None) -> None:
-        if not shared:
-            ensure_dialogue_safety(opt["datapath"], SINGLE_TURN_DATA)
-        super().__init__(opt, shared)
-        self.id = teacher_id(self.id, opt)
+    def ensure_data(self, opt: Opt) -> None:
+        ensure_dialogue_safety(opt["datapath"], SINGLE_TURN_DATA)
 
     def _setup_data(self, datatype: str) -> None:
         dump, fold = load_json(self.data_path), datatype.split(":")[0]
@@ -168,20 +151,11 @@ class AdversarialTeacher(_SingleTurnMixin, bibifi.AdversarialTeacher):
     dump_key = "adversarial"
 
 
-class MultiturnTeacher(bibifi.MultiturnTeacher):
+class MultiturnTeacher(LabelledTeacherMixin, bibifi.MultiturnTeacher):
     """dialogue_safety multi-turn collection: the last line judged against the lines before it."""
 
-    @classmethod
-    def add_cmdline_args(cls, parser: ParlaiParser, partial_opt: Opt | None = None) -> ParlaiParser:
-        super().add_cmdline_args(parser, partial_opt)
-        add_label_args(parser)
-        return parser
-
-    def __init__(self, opt: Opt, shared: dict | None = None) -> None:
-        if not shared:
-            ensure_dialogue_safety(opt["datapath"], bibifi.MULTI_TURN_DATA)
-        super().__init__(opt, shared)
-        self.id = teacher_id(self.id, opt)
+    def ensure_data(self, opt: Opt) -> None:
+        ensure_dialogue_safety(opt["datapath"], bibifi.MULTI_TURN_DATA)
 
     def _setup_data(self, datatype: str) -> None:
         fold, skipped = datatype.split(":")[0], UnusableLabels(self.data_path)
