@@ -5,6 +5,7 @@ from __future__ import annotations
 import textwrap
 
 import pytest
+from tiny_models import train_tiny_classifier
 
 from cringe_agent.classifiers import LexiconMatcher, build_classifier
 
@@ -109,33 +110,8 @@ def test_parlai_missing_model(tmp_path):
 
 def test_parlai_classifier_trained_in_test(tmp_path):
     """A 1-layer transformer/classifier trained for a few seconds on 10 sentences ranks neg above pos."""
-    from parlai.scripts.train_model import TrainModel
-
-    data = tmp_path / "data.txt"
-    lines = [f"text:{t}\tlabels:pos\tepisode_done:True" for t in POS_TEXTS]
-    lines += [f"text:{t}\tlabels:neg\tepisode_done:True" for t in NEG_TEXTS]
-    data.write_text("\n".join(lines * 3) + "\n", encoding="utf-8")
     model_file = tmp_path / "model" / "clf"
-    TrainModel.main(
-        task="fromfile:parlaiformat",
-        fromfile_datapath=str(data),
-        model="transformer/classifier",
-        classes=["pos", "neg"],
-        model_file=str(model_file),
-        datapath=str(tmp_path / "dp"),
-        dict_tokenizer="split",
-        n_layers=1,
-        n_heads=2,
-        embedding_size=16,
-        ffn_size=32,
-        n_positions=32,
-        batchsize=6,
-        num_epochs=8,
-        learningrate=0.02,
-        lr_scheduler="fixed",
-        validation_every_n_epochs=100,
-        short_final_eval=True,
-    )
+    train_tiny_classifier(POS_TEXTS, NEG_TEXTS, tmp_path, str(model_file), str(tmp_path / "dp"))
     judge = build_classifier(f"parlai:{model_file}")
     probs = judge(POS_TEXTS + NEG_TEXTS)
     assert len(probs) == 10 and all(0.0 <= p <= 1.0 for p in probs)

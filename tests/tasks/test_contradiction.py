@@ -10,8 +10,8 @@ from pathlib import Path
 import parlai.core.build_data as build_data
 import pytest
 from parlai.scripts.display_data import DisplayData
-from parlai.scripts.train_model import TrainModel
 from teacher_epoch import load
+from tiny_models import train_cringe_steps
 
 from tasks import DataFormatError, DataNotFoundError
 
@@ -103,24 +103,7 @@ def test_display_data(datapath, capsys, parlai_log, task):
 
 
 def test_cringe_agent_trains_on_decode(datapath, tmp_path):
-    valid, test = TrainModel.main(
-        model="cringe_agent.agents.transformer:CringeTransformerGeneratorAgent",
-        task=T,
-        datapath=datapath,
-        model_file=str(tmp_path / "model"),
-        n_layers=1,
-        n_heads=2,
-        embedding_size=16,
-        ffn_size=32,
-        batchsize=2,
-        max_train_steps=3,
-        lr_scheduler="fixed",
-        skip_generation=True,
-        validation_metric="loss",
-        validation_metric_mode="min",
-        validation_every_n_steps=100,
-        dict_tokenizer="split",
-    )
+    valid, test = train_cringe_steps(T, datapath, str(tmp_path / "model"), batchsize=2)
     assert int(valid["exs"]) == 2 and int(test["exs"]) == 2
     assert int(valid["total_train_updates"]) == 3
     assert int(test["neg_tokens"]) > 0 and int(test["pos_tokens"]) > 0  # classifier_label reached the loss

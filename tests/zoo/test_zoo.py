@@ -15,6 +15,7 @@ from pathlib import Path
 import parlai.core.build_data as build_data
 import pytest
 import requests
+from tiny_models import train_tiny_classifier
 
 from cringe_agent.classifiers import build_classifier
 from zoo import CLASSIFIERS, ZooModelMissingError, resolve
@@ -162,34 +163,9 @@ def test_readme_lists_every_classifier():
 
 def test_placed_model_resolves_without_download_and_scores(tmp_path, offline):
     """A tiny transformer/classifier placed at the BAD model's folder with its marker is found and used."""
-    from parlai.scripts.train_model import TrainModel
-
     datapath = tmp_path / "dp"
     entry = CLASSIFIERS["safety_bad_multi_turn"]
-    data = tmp_path / "data.txt"
-    lines = [f"text:{t}\tlabels:pos\tepisode_done:True" for t in POS_TEXTS]
-    lines += [f"text:{t}\tlabels:neg\tepisode_done:True" for t in NEG_TEXTS]
-    data.write_text("\n".join(lines * 3) + "\n", encoding="utf-8")
-    TrainModel.main(
-        task="fromfile:parlaiformat",
-        fromfile_datapath=str(data),
-        model="transformer/classifier",
-        classes=["pos", "neg"],
-        model_file=entry.model_file(str(datapath)),
-        datapath=str(tmp_path / "train_dp"),
-        dict_tokenizer="split",
-        n_layers=1,
-        n_heads=2,
-        embedding_size=16,
-        ffn_size=32,
-        n_positions=32,
-        batchsize=6,
-        num_epochs=8,
-        learningrate=0.02,
-        lr_scheduler="fixed",
-        validation_every_n_epochs=100,
-        short_final_eval=True,
-    )
+    train_tiny_classifier(POS_TEXTS, NEG_TEXTS, tmp_path, entry.model_file(str(datapath)), str(tmp_path / "train_dp"))
     Path(entry.marker(str(datapath))).write_text("placed by hand\nv1\n", encoding="utf-8")
 
     resolved = resolve("zoo:cringe/safety_bad_multi_turn", str(datapath))

@@ -1,0 +1,54 @@
+"""Tiny ParlAI models trained in tests (importable: ``tests/`` is on pytest's ``pythonpath``)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from parlai.scripts.train_model import TrainModel
+
+CRINGE_AGENT = "cringe_agent.agents.transformer:CringeTransformerGeneratorAgent"
+TINY = dict(n_layers=1, n_heads=2, embedding_size=16, ffn_size=32, dict_tokenizer="split", lr_scheduler="fixed")
+
+
+def train_cringe_steps(task: str, datapath: str, model_file: str, batchsize: int, steps: int = 3) -> tuple[Any, Any]:
+    """Train the CRINGE agent a few steps on ``task``; return ParlAI's (valid, test) reports."""
+    return TrainModel.main(
+        model=CRINGE_AGENT,
+        task=task,
+        datapath=datapath,
+        model_file=model_file,
+        batchsize=batchsize,
+        max_train_steps=steps,
+        skip_generation=True,
+        validation_metric="loss",
+        validation_metric_mode="min",
+        validation_every_n_steps=100,
+        **TINY,
+    )
+
+
+def train_tiny_classifier(
+    pos_texts: Sequence[str], neg_texts: Sequence[str], folder: Path, model_file: str, datapath: str
+) -> None:
+    """A 1-layer ``transformer/classifier`` (classes pos/neg) trained for seconds on the given texts."""
+    data = folder / "data.txt"
+    lines = [f"text:{t}\tlabels:pos\tepisode_done:True" for t in pos_texts]
+    lines += [f"text:{t}\tlabels:neg\tepisode_done:True" for t in neg_texts]
+    data.write_text("\n".join(lines * 3) + "\n", encoding="utf-8")
+    TrainModel.main(
+        task="fromfile:parlaiformat",
+        fromfile_datapath=str(data),
+        model="transformer/classifier",
+        classes=["pos", "neg"],
+        model_file=model_file,
+        datapath=datapath,
+        n_positions=32,
+        batchsize=6,
+        num_epochs=8,
+        learningrate=0.02,
+        validation_every_n_epochs=100,
+        short_final_eval=True,
+        **TINY,
+    )
