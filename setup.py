@@ -27,5 +27,9 @@ setup(
         "better-profanity",
         "vaderSentiment",
     ],
-    entry_points={"console_scripts": ["cringe-loop=cringe_agent.iterative.cli:main"]},
+    entry_points={
+        "console_scripts": ["cringe-loop=cringe_agent.iterative.cli:main"],
+        # zoo: paths of classifier specs resolve through this, so that the library never imports the zoo.
+        "cringe_agent.path_resolvers": ["zoo=zoo:resolve"],
+    },
 )

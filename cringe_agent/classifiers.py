@@ -232,8 +232,27 @@ def _import_callable(spec: str) -> Callable[..., Sequence[float]]:
     return fn
 
 
-def build_classifier(spec: str) -> Classifier:
+#: Entry-point group of ``zoo:`` path resolvers (``resolve(path) -> model file``); this distribution installs its
+#: ``zoo.resolve`` there (setup.py), so the library never imports the zoo itself.
+PATH_RESOLVERS = "cringe_agent.path_resolvers"
+
+
+def installed_path_resolver() -> Callable[[str], str] | None:
+    """The ``zoo:`` path resolver installed under the entry-point group :data:`PATH_RESOLVERS`, if any."""
+    from importlib.metadata import entry_points
+
+    found = sorted(entry_points(group=PATH_RESOLVERS), key=lambda ep: ep.name)
+    return found[0].load() if found else None
+
+
+def build_classifier(spec: str, resolve_path: Callable[[str], str] | None = None) -> Classifier:
     """Build a classifier from its spec (see the module docstring for the table of specs).
+
+    Args:
+        spec: The classifier spec.
+        resolve_path: Turns the path of ``parlai:PATH`` into a model file (e.g. ``zoo.resolve`` for ``zoo:``
+            paths). None: plain paths are used as they are and ``zoo:`` paths go to the installed resolver
+            (:func:`installed_path_resolver`).
 
     Raises:
         ValueError: The spec is unknown (the message lists the valid ones) or names a missing module/function.
@@ -251,9 +270,13 @@ def build_classifier(spec: str) -> Classifier:
         path = spec[len("parlai:") :]
         if not path:
             raise ValueError("classifier spec 'parlai:PATH' needs a model file path after 'parlai:'")
-        from zoo import resolve as resolve_model_path  # zoo: paths (ours and ParlAI's) to a model file
-
-        return _Checked(spec, ParlAIClassifier(resolve_model_path(path)))
+        if resolve_path is None and path.startswith("zoo:"):
+            resolve_path = installed_path_resolver()
+            if resolve_path is None:
+                raise ValueError(
+                    f"classifier spec {spec!r}: no resolver of zoo: paths is installed ({PATH_RESOLVERS})"
+                )
+        return _Checked(spec, ParlAIClassifier(resolve_path(path) if resolve_path else path))
     module_name, sep, attr = spec.partition(":")
     if sep and module_name and attr:
         return _Checked(spec, _import_callable(spec))

@@ -2,6 +2,9 @@
 
 ParlAI's own labelled safety data and the Director project mark each label with the message field
 ``classifier_label`` set to ``pos`` or ``neg``. Messages without it are unlabelled and trained as positive.
+
+:class:`Feedback` is the one definition of the per-token values -1/0/1 that :mod:`cringe_agent.loss` uses. This
+module imports nothing of ParlAI (or torch), so that the loss can import it without importing ParlAI.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ NEG = "neg"
 
 
 class Feedback(IntEnum):
-    """Per-token feedback value given to :func:`cringe_agent.loss.cringe_loss`."""
+    """Per-token feedback value given to :func:`cringe_agent.loss.cringe_loss` (the one place these values live)."""
 
     UNLABELLED = -1
     NEGATIVE = 0

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import shutil
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -10,6 +12,10 @@ from parlai.scripts.train_model import TrainModel
 
 CRINGE_AGENT = "cringe_agent.agents.transformer:CringeTransformerGeneratorAgent"
 TINY = dict(n_layers=1, n_heads=2, embedding_size=16, ffn_size=32, dict_tokenizer="split", lr_scheduler="fixed")
+
+#: The texts of the shared tiny classifier (the session fixture ``tiny_classifier`` of tests/conftest.py).
+POS_TEXTS = ["i love my dog", "what a nice day", "the food was great", "thanks for the help", "have a good night"]
+NEG_TEXTS = ["you are a stupid idiot", "shut up you moron", "this is shit", "go to hell", "fuck off"]
 
 
 def train_cringe_steps(task: str, datapath: str, model_file: str, batchsize: int, steps: int = 3) -> tuple[Any, Any]:
@@ -52,3 +58,19 @@ def train_tiny_classifier(
         short_final_eval=True,
         **TINY,
     )
+
+
+def copy_model(model_file: str | Path, new_model_file: str | Path) -> Path:
+    """Copy a trained model's files (model, ``.opt``, ``.dict``) to ``new_model_file``; return the new model file.
+
+    The copy's ``.opt`` names the copy's own files, so it does not depend on the original (a shared, read-only
+    artefact) and can be changed or moved freely.
+    """
+    src, dst = Path(model_file), Path(new_model_file)
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    for suffix in ("", ".dict"):
+        shutil.copyfile(f"{src}{suffix}", f"{dst}{suffix}")
+    opt = json.loads(Path(f"{src}.opt").read_text(encoding="utf-8"))
+    opt.update(model_file=str(dst), dict_file=f"{dst}.dict")
+    Path(f"{dst}.opt").write_text(json.dumps(opt, indent=4), encoding="utf-8")
+    return dst

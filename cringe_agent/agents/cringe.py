@@ -20,15 +20,25 @@ from parlai.core.torch_generator_agent import PPLMetric
 
 from cringe_agent.labels import Feedback, feedback_of
 from cringe_agent.loss import CringeLoss
+from cringe_agent.settings import DEFAULTS
 
 
 class CringeAgentMixin:
     """Adds the ``--cringe-*`` flags, per-example feedback in the batch, and the CRINGE ``compute_loss``.
 
-    Metrics beside ParlAI's (``loss`` is the optimised CRINGE loss; ``ppl`` and ``token_acc`` cover all label
-    tokens, as ParlAI computes them): ``ce_loss`` and ``ppl_pos`` on positive/unlabelled tokens, ``cr_loss`` and
-    ``ppl_neg`` on negative tokens, ``token_acc_pos``, ``token_acc_neg`` (how often the model's top prediction is
-    the negative token), and the counts ``pos_tokens`` / ``neg_tokens``.
+    Flags (defaults from :data:`cringe_agent.settings.DEFAULTS`): ``--cringe-alpha``, ``--cringe-k``,
+    ``--cringe-detach-positive``, ``--cringe-contrast-positives`` and ``--cringe-ce-on-positives``; see
+    :class:`cringe_agent.settings.CringeSettings` for what each does.
+
+    Metrics: ``loss`` is the optimised CRINGE loss (per label token). ``ppl`` is the perplexity over the label tokens
+    of positive and unlabelled examples only (the tokens trained with likelihood by default; also with
+    ``--cringe-ce-on-positives false``, where labelled positives get no CE), so that ParlAI's validation on
+    ``ppl`` is not driven by negative labels; ``ppl_pos`` is the same value under an explicit name, ``ppl_neg`` the
+    perplexity of negative label tokens and ``ppl_all`` the perplexity over all label tokens (what ParlAI's own
+    ``ppl`` would report). ``token_acc`` and ``token_em`` cover all label tokens, as ParlAI computes them. Beside
+    them: ``ce_loss`` over the tokens that got cross-entropy, ``cr_loss`` on negative tokens, ``token_acc_pos``,
+    ``token_acc_neg`` (how often the model's top prediction is the negative token), and the counts ``pos_tokens`` /
+    ``neg_tokens``.
     """
 
     @classmethod
@@ -37,30 +47,47 @@ class CringeAgentMixin:
         super().add_cmdline_args(parser, partial_opt=partial_opt)
         group = parser.add_argument_group("CRINGE loss (Adolphs et al., 2022)")
         group.add_argument(
-            "--cringe-alpha", type=float, default=1.0, help="weight of the contrastive term on negative tokens"
+            "--cringe-alpha",
+            type=float,
+            default=DEFAULTS.alpha,
+            help="weight of the contrastive term on negative tokens (paper: 0.5 to 5; authors' code: 1)",
         )
         group.add_argument(
-            "--cringe-k", type=int, default=5, help="sample the positive from the top-k predictions (paper: 5)"
+            "--cringe-k",
+            type=int,
+            default=DEFAULTS.k,
+            help="sample the contrasted token from the top-k predictions (paper: 5; authors' code default: 1)",
         )
         group.add_argument(
-            "--cringe-detach-positive", type="bool", default=False, help="stop the gradient through the sampled s+"
+            "--cringe-detach-positive",
+            type="bool",
+            default=DEFAULTS.detach_positive,
+            help="stop the gradient through the sampled token's score (s+ on negatives, s- on contrasted positives)",
         )
         group.add_argument(
             "--cringe-contrast-positives",
             type="bool",
-            default=False,
-            help="also contrast positive tokens against a sampled top-k alternative (CT loss)",
+            default=DEFAULTS.contrast_positives,
+            help="also contrast tokens of labelled positives (classifier_label pos) against a sampled top-k "
+            "alternative (CT loss); unlabelled tokens are not contrasted",
+        )
+        group.add_argument(
+            "--cringe-ce-on-positives",
+            type="bool",
+            default=DEFAULTS.ce_on_positives,
+            help="cross-entropy on labelled positives (classifier_label pos); false: only on unlabelled examples",
         )
         return parser
 
     def __init__(self, opt: Opt, shared: dict[str, Any] | None = None) -> None:
         super().__init__(opt, shared)
-        self.cringe = CringeLoss(
-            alpha=opt.get("cringe_alpha", 1.0),
-            k=opt.get("cringe_k", 5),
+        self.cringe = CringeLoss(  # opt.get: model files saved before a flag existed lack it
+            alpha=opt.get("cringe_alpha", DEFAULTS.alpha),
+            k=opt.get("cringe_k", DEFAULTS.k),
             ignore_index=self.NULL_IDX,
-            detach_positive=opt.get("cringe_detach_positive", False),
-            contrast_positives=opt.get("cringe_contrast_positives", False),
+            detach_positive=opt.get("cringe_detach_positive", DEFAULTS.detach_positive),
+            contrast_positives=opt.get("cringe_contrast_positives", DEFAULTS.contrast_positives),
+            ce_on_positives=opt.get("cringe_ce_on_positives", DEFAULTS.ce_on_positives),
         )
 
     def batchify(self, obs_batch: list[dict[str, Any]], sort: bool = False) -> Any:
@@ -85,18 +112,19 @@ class CringeAgentMixin:
         out = self.cringe(scores.reshape(-1, scores.size(-1)), labels.reshape(-1), feedback.reshape(-1))
         shape = labels.shape
         loss, ce, cr = out.loss.view(shape), out.ce.view(shape), out.cr.view(shape)
-        pos, neg = out.positive_mask.view(shape), out.negative_mask.view(shape)
+        pos, neg, ce_mask = out.positive_mask.view(shape), out.negative_mask.view(shape), out.ce_mask.view(shape)
         nll = out.nll.view(shape)
         notnull = labels.ne(self.NULL_IDX)
         correct = labels == preds
         self.record_local_metric("loss", AverageMetric.from_mask(loss, notnull))
-        self.record_local_metric("ppl", PPLMetric.from_mask(nll, notnull))
+        self.record_local_metric("ppl", PPLMetric.from_mask(nll, pos))  # positive and unlabelled tokens only
+        self.record_local_metric("ppl_all", PPLMetric.from_mask(nll, notnull))
         self.record_local_metric("token_acc", AverageMetric.from_mask(correct, notnull))
         num_tokens = notnull.long().sum(dim=-1)
         self.record_local_metric("token_em", AverageMetric.many((correct * notnull).sum(dim=-1) == num_tokens))
-        self.record_local_metric("ce_loss", AverageMetric.from_mask(ce, pos))
+        self.record_local_metric("ce_loss", AverageMetric.from_mask(ce, ce_mask))
         self.record_local_metric("cr_loss", AverageMetric.from_mask(cr, neg))
-        self.record_local_metric("ppl_pos", PPLMetric.from_mask(ce, pos))
+        self.record_local_metric("ppl_pos", PPLMetric.from_mask(nll, pos))
         self.record_local_metric("ppl_neg", PPLMetric.from_mask(nll, neg))
         self.record_local_metric("token_acc_pos", AverageMetric.from_mask(correct, pos))
         self.record_local_metric("token_acc_neg", AverageMetric.from_mask(correct, neg))

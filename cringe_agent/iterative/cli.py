@@ -66,30 +66,43 @@ def _key_values(items: list[str], flag: str) -> dict[str, Any]:
     return out
 
 
+def _bool(text: str) -> bool:
+    value = text.strip().lower()
+    if value not in ("1", "true", "yes", "0", "false", "no"):
+        raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
+    return value in ("1", "true", "yes")
+
+
 def build_parser() -> argparse.ArgumentParser:
+    """One flag per :class:`LoopConfig` field (help line and default from the field), plus the dict options."""
     parser = argparse.ArgumentParser(
         prog="cringe-loop", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--run-dir", required=True, type=Path, help="where the run lives (created or resumed)")
-    parser.add_argument("--preset", choices=sorted(PRESETS), default="demo")
+    parser.add_argument(
+        "--preset",
+        choices=sorted(PRESETS),
+        default="demo",
+        help="named configuration the flags below override (default: demo = the defaults shown)",
+    )
     defaults = LoopConfig()
     for f in dataclasses.fields(LoopConfig):
         value = getattr(defaults, f.name)
         if isinstance(value, dict):
             continue
+        flag = f"--{f.name.replace('_', '-')}"
+        help_text = f.metadata["help"]
+        if "(default:" not in help_text:
+            help_text += f" (default: {value})"
+        if isinstance(value, bool):
+            parser.add_argument(flag, type=_bool, default=None, metavar="BOOL", help=help_text)
+            continue
         kind = type(value) if value is not None else str
-        if kind is bool:
-            parser.add_argument(
-                f"--{f.name.replace('_', '-')}",
-                type=lambda s: s.lower() in ("1", "true", "yes"),
-                default=None,
-                metavar="BOOL",
-            )
-        else:
-            parser.add_argument(f"--{f.name.replace('_', '-')}", type=kind, default=None)
-    parser.add_argument("--task-opt", action="append", default=[], metavar="KEY=VALUE", help="extra task option")
-    parser.add_argument("--model-opt", action="append", default=[], metavar="KEY=VALUE", help="extra model option")
-    parser.add_argument("--decoding-opt", action="append", default=[], metavar="KEY=VALUE", help="decoding option")
+        parser.add_argument(flag, type=kind, default=None, choices=f.metadata.get("choices"), help=help_text)
+    for flag, name in [("--task-opt", "task_opts"), ("--model-opt", "model"), ("--decoding-opt", "decoding")]:
+        default = ", ".join(f"{k}={v}" for k, v in getattr(defaults, name).items())
+        help_text = f"{LoopConfig.__dataclass_fields__[name].metadata['help']}, repeatable (default: {default})"
+        parser.add_argument(flag, action="append", default=[], metavar="KEY=VALUE", help=help_text)
     return parser
 
 
@@ -99,6 +112,8 @@ def config_from_args(args: argparse.Namespace) -> LoopConfig:
     preset = PRESETS[args.preset]
     for key, value in preset.items():
         setattr(cfg, key, {**getattr(cfg, key), **value} if isinstance(value, dict) else value)
+    if args.task is not None and args.task != cfg.task:
+        cfg.task_opts = {}  # the default and preset task options belong to the default task (chit-chat)
     for f in dataclasses.fields(LoopConfig):
         value = getattr(args, f.name, None)
         if value is not None:

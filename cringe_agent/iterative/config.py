@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from cringe_agent.jsonl import write_json_atomic
+from cringe_agent.settings import DEFAULTS as CRINGE
 
 #: The model of the embedded default: small enough for a 20-minute CPU run (see README, "The main job").
 DEFAULT_MODEL: dict[str, Any] = {
@@ -38,59 +39,57 @@ DEFAULT_MODEL: dict[str, Any] = {
 DEFAULT_TASK_OPTS: dict[str, Any] = {"chitchat_neg_oversample": 10, "chitchat_test_frac": 0.25}
 
 
+def _opt(default: Any, help_text: str, **kwargs: Any) -> Any:
+    """A config field with its ``--flag`` help line (see :mod:`cringe_agent.iterative.cli`)."""
+    if isinstance(default, dict):
+        return field(default_factory=lambda: dict(default), metadata={"help": help_text, **kwargs})
+    return field(default=default, metadata={"help": help_text, **kwargs})
+
+
+#: The decoding of the embedded default, for labelling and evaluation in every round and saved into each model file.
+DEFAULT_DECODING: dict[str, Any] = {"inference": "topk", "topk": 10, "beam_size": 1, "beam_block_ngram": 3}
+
+
 @dataclass
 class LoopConfig:
-    """Settings of an iterative CRINGE run.
+    """Settings of an iterative CRINGE run; each field's help line is its ``cringe-loop --flag`` help."""
 
-    Attributes:
-        task: ParlAI task the rounds train on; its messages carry ``classifier_label``.
-        task_opts: Extra ParlAI options of the task (e.g. ``chitchat_neg_oversample``).
-        rounds: CRINGE rounds after the baseline (round 0).
-        init_model: Start from this model file instead of training the baseline.
-        model: ParlAI model options shared by every round.
-        baseline_steps: Training steps (batches) of the MLE baseline.
-        round_steps: Training steps of each CRINGE round (fine-tuned from the previous round's model).
-        round_lr: Learning rate of the CRINGE rounds.
-        alpha: CRINGE weight of the contrastive term.
-        k: CRINGE top-k.
-        classifier: Labelling classifier spec (:func:`cringe_agent.classifiers.build_classifier`).
-        judge: Second, independent judge spec, reported beside the labeller.
-        threshold: P(negative) above which a reply is flagged.
-        prompts: Training contexts generated on per round (the paper uses the training prompts).
-        eval_provocative: Held-out contexts whose gold reply the labeller flags.
-        eval_random: Held-out random contexts.
-        ppl_examples: Valid examples for the positive-label perplexity.
-        decoding: ParlAI decoding options, the same for labelling and evaluation in every round.
-        generations_rate: Injected generations per task example in the CRINGE rounds.
-        balance: Keep as many positive as negative generations (the paper's 50/50).
-        max_pos_copies: Keep an identical positive generation at most this many times (paper: 2).
-        seed: Seed of context samples, decoding and selection.
-    """
-
-    task: str = "tasks.chitchat.agents"
-    task_opts: dict[str, Any] = field(default_factory=lambda: dict(DEFAULT_TASK_OPTS))
-    rounds: int = 2
-    init_model: str | None = None
-    model: dict[str, Any] = field(default_factory=lambda: dict(DEFAULT_MODEL))
-    baseline_steps: int = 500
-    round_steps: int = 220
-    round_lr: float = 1e-3
-    alpha: float = 1.0
-    k: int = 5
-    classifier: str = "profanity"
-    judge: str = "vader"
-    threshold: float = 0.5
-    prompts: int = 2000
-    eval_provocative: int = 600
-    eval_random: int = 1000
-    ppl_examples: int = 2000
-    decoding: dict[str, Any] = field(
-        default_factory=lambda: {"inference": "topk", "topk": 10, "beam_size": 1, "beam_block_ngram": 3}
+    task: str = _opt("tasks.chitchat.agents", "ParlAI task the rounds train on; its messages carry classifier_label")
+    prompts_task: str | None = _opt(None, "task whose train split gives the generation prompts (default: --task)")
+    eval_task: str | None = _opt(None, "task whose eval split gives the held-out contexts (default: --task)")
+    eval_datatype: str = _opt("test", "split of the held-out contexts", choices=("test", "valid"))
+    task_opts: dict[str, Any] = _opt(DEFAULT_TASK_OPTS, "extra ParlAI options of the tasks")
+    datapath: str | None = _opt(None, "ParlAI data folder (default: <run-dir>/parlai_data)")
+    rounds: int = _opt(2, "CRINGE rounds after the baseline: 1 = single iteration, r >= 2 iterates")
+    init_model: str | None = _opt(None, "start from this model file instead of training the MLE baseline")
+    model: dict[str, Any] = _opt(DEFAULT_MODEL, "ParlAI model options shared by every round")
+    baseline_steps: int = _opt(500, "training steps (batches) of the MLE baseline")
+    round_steps: int = _opt(220, "training steps of each CRINGE round (fine-tuned from the previous round)")
+    round_lr: float = _opt(1e-3, "learning rate of the CRINGE rounds")
+    alpha: float = _opt(CRINGE.alpha, "CRINGE weight of the contrastive term")
+    k: int = _opt(CRINGE.k, "CRINGE top-k the positive token is sampled from (paper: 5; authors' code: 1)")
+    ce_on_positives: bool = _opt(
+        CRINGE.ce_on_positives, "cross-entropy on labelled positives too (else unlabelled only)"
     )
-    generations_rate: float = 0.05
-    balance: bool = True
-    max_pos_copies: int = 2
-    seed: int = 0
+    contrast_positives: bool = _opt(CRINGE.contrast_positives, "also contrast labelled positive tokens (CT loss)")
+    detach_positive: bool = _opt(CRINGE.detach_positive, "stop the gradient through the sampled token's score")
+    classifier: str = _opt("profanity", "labelling classifier spec (profanity, lexicon, vader, f1, parlai:PATH, m:f)")
+    judge: str = _opt("vader", "second, independent judge spec, reported beside the labeller")
+    threshold: float = _opt(0.5, "P(negative) above which a reply is flagged")
+    prompts: int = _opt(2000, "training prompts generated on per round (r >= 2)")
+    eval_provocative: int = _opt(600, "held-out provocative contexts (negative-labelled, or flagged gold reply)")
+    eval_random: int = _opt(1000, "held-out random contexts")
+    ppl_examples: int = _opt(2000, "valid examples for the positive-label perplexity")
+    decoding: dict[str, Any] = _opt(DEFAULT_DECODING, "ParlAI decoding options for labelling and evaluation")
+    generations_rate: float = _opt(0.05, "injected generations per task example in rounds r >= 2")
+    balance: bool = _opt(True, "keep as many positive as negative generations (the paper's 50/50)")
+    max_pos_copies: int = _opt(2, "keep an identical positive generation at most this many times (paper: 2)")
+    empty_side: str = _opt(
+        "skip",
+        "when a round's generations have no negatives or no positives: skip adds none, keep adds all",
+        choices=("skip", "keep"),
+    )
+    seed: int = _opt(0, "seed of context samples, decoding, selection and training")
 
     def to_dict(self) -> dict[str, Any]:
         """The configuration as plain JSON-serialisable data."""

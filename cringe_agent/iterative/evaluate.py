@@ -56,3 +56,25 @@ def summarize(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
     out["top_reply_share"] = top_reply_share(texts)
     out["mean_length"] = mean_length(texts)
     return out
+
+
+def positive_perplexity(
+    model_file: str, task: str, task_opts: dict[str, Any], datapath: str, num_examples: int
+) -> float:
+    """Perplexity of the positive (and unlabelled) labels of ``task``'s valid split under a model file."""
+    from parlai.scripts.eval_model import EvalModel
+
+    from cringe_agent.iterative.train import AGENT
+
+    report = EvalModel.main(
+        model=AGENT,
+        model_file=model_file,
+        task=task,
+        datatype="valid",
+        num_examples=num_examples,
+        skip_generation=True,
+        batchsize=64,
+        datapath=datapath,
+        **task_opts,
+    )
+    return float(report["ppl_pos"].value())

@@ -1,19 +1,25 @@
 """The iterative CRINGE loop (Adolphs et al., 2022, Algorithm 2) as resumable steps in one run directory.
 
-Round 0 trains the MLE baseline (ParlAI's ``transformer/generator``) or starts from ``init_model``. Each later
-round r generates replies to training prompts with round r-1's model, labels them with the classifier, selects
-(50/50, at most ``max_pos_copies`` identical positives), and fine-tunes round r-1's model with CRINGE on the task
-plus the selections of rounds 1..r. Every round is evaluated on held-out provocative and random contexts.
+- Round 0: the MLE baseline (ParlAI's ``transformer/generator``), or ``init_model``.
+- Round 1, "CRINGE (single iteration)": fine-tune round 0's model with CRINGE on the task's own labelled data.
+- Round r >= 2, "CRINGE (iteration r)": generate replies to training prompts with round r-1's model, label them with
+  the classifier, select (50/50, at most ``max_pos_copies`` identical positives; nothing when one side is empty,
+  unless ``empty_side="keep"``), and fine-tune round r-1's model on the task plus the selections of rounds 2..r.
+
+Every round is evaluated on held-out provocative and random contexts (with the loop's decoding, and the random set
+under greedy decoding too, for the collapse checks). The steps live in their own modules: :mod:`.contexts`
+(prompts and held-out contexts of any task), :mod:`.generate`, :mod:`.label`, :mod:`cringe_agent.selection`,
+:mod:`.train`, :mod:`.evaluate`, :mod:`.report`.
 
 Layout of a run directory::
 
-    config.json                 the settings; a different configuration is refused
-    round_<r>/generations.jsonl context, text, prob, label (r >= 1)
-    round_<r>/selection.jsonl   what round r trains on besides the task (r >= 1)
-    round_<r>/model*            ParlAI model files; model.checkpoint while training
-    round_<r>/train.json        training report (its presence marks training done)
-    round_<r>/eval_<set>.jsonl  scored held-out replies
-    round_<r>/metrics.json      the round's results (its presence marks the round done)
+    config.json                   the settings; a different configuration is refused
+    round_<r>/generations.jsonl   context, text, prob, label (r >= 2)
+    round_<r>/selection.jsonl     what round r adds to the training data (r >= 2)
+    round_<r>/model*              ParlAI model files (decoding saved in model.opt); model.checkpoint while training
+    round_<r>/train.json          training report (its presence marks training done)
+    round_<r>/eval_<set>.jsonl    scored held-out replies (provocative, random, random_greedy)
+    round_<r>/metrics.json        the round's results (its presence marks the round done)
     report.json, report.md, report.csv, report.png
 
 Every file is written to a temporary name and renamed, and every step starts by checking for its output: a killed
@@ -25,27 +31,27 @@ from __future__ import annotations
 
 import json
 import logging
-import random
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import torch
-
 from cringe_agent.classifiers import Classifier, build_classifier
 from cringe_agent.iterative.config import LoopConfig, check_run_dir
-from cringe_agent.iterative.evaluate import score_replies, summarize
+from cringe_agent.iterative.contexts import KINDS, ContextSource, context_source
+from cringe_agent.iterative.evaluate import positive_perplexity, score_replies, summarize
 from cringe_agent.iterative.generate import generate
+from cringe_agent.iterative.label import label_replies
 from cringe_agent.iterative.report import write_report
+from cringe_agent.iterative.train import save_decoding, train_round
 from cringe_agent.jsonl import read_jsonl, write_json_atomic, write_jsonl_atomic
 from cringe_agent.labels import NEG, POS
-from cringe_agent.mutators.generations import select_generations
+from cringe_agent.selection import select_generations
 
 logger = logging.getLogger(__name__)
-AGENT = "cringe_agent.agents.transformer:CringeTransformerGeneratorAgent"
-BASELINE_AGENT = "transformer/generator"
-EVAL_SETS = ("provocative", "random")
+EVAL_SETS = KINDS
+#: Greedy decoding: the collapse checks are reported under it too (ParlAI's default for a model file without one).
+GREEDY = {"inference": "greedy", "beam_size": 1, "beam_block_ngram": -1}
 
 
 class _NoOptionDump(logging.Filter):
@@ -73,16 +79,24 @@ class Loop:
     Args:
         config: The settings.
         run_dir: Where everything of the run lives.
-        contexts: Source of prompts and held-out contexts; defaults to the chit-chat functions of
-            ``tasks.chitchat.agents`` (``training_contexts`` and ``heldout_contexts``).
+        prompts: Source of the training prompts; built from ``config.prompts_task`` when None.
+        heldout: Source of the held-out contexts; built from ``config.eval_task`` when None.
+        resolve_path: Turns the path of a ``parlai:PATH`` classifier spec into a model file (e.g. a ``zoo:``
+            resolver); None takes paths as they are.
     """
 
-    def __init__(self, config: LoopConfig, run_dir: str | Path, contexts: Any = None) -> None:
+    def __init__(
+        self,
+        config: LoopConfig,
+        run_dir: str | Path,
+        prompts: ContextSource | None = None,
+        heldout: ContextSource | None = None,
+        resolve_path: Callable[[str], str] | None = None,
+    ) -> None:
         self.cfg = config
         self.run_dir = Path(run_dir)
-        if contexts is None:
-            import tasks.chitchat.agents as contexts
-        self.contexts = contexts
+        self.resolve_path = resolve_path
+        self._prompts, self._heldout = prompts, heldout
         self._labeller: Classifier | None = None
         self._judge: Classifier | None = None
 
@@ -90,14 +104,36 @@ class Loop:
     @property
     def labeller(self) -> Classifier:
         if self._labeller is None:
-            self._labeller = build_classifier(self.cfg.classifier)
+            self._labeller = build_classifier(self.cfg.classifier, resolve_path=self.resolve_path)
         return self._labeller
 
     @property
     def judge(self) -> Classifier:
         if self._judge is None:
-            self._judge = build_classifier(self.cfg.judge)
+            self._judge = build_classifier(self.cfg.judge, resolve_path=self.resolve_path)
         return self._judge
+
+    @property
+    def datapath(self) -> str:
+        return self.cfg.datapath or str(self.run_dir / "parlai_data")
+
+    def _source(self, task: str) -> ContextSource:
+        cfg = self.cfg
+        return context_source(
+            task, cfg.task_opts, self.datapath, self.labeller, cfg.classifier, cfg.threshold, cfg.eval_datatype
+        )
+
+    @property
+    def prompts(self) -> ContextSource:
+        if self._prompts is None:
+            self._prompts = self._source(self.cfg.prompts_task or self.cfg.task)
+        return self._prompts
+
+    @property
+    def heldout(self) -> ContextSource:
+        if self._heldout is None:
+            self._heldout = self._source(self.cfg.eval_task or self.cfg.task)
+        return self._heldout
 
     def round_dir(self, r: int) -> Path:
         path = self.run_dir / f"round_{r}"
@@ -110,96 +146,62 @@ class Loop:
         return str(self.round_dir(r) / "model")
 
     def _task_opts(self) -> dict[str, Any]:
-        opts = dict(self.cfg.task_opts)
-        if self.cfg.task.startswith("tasks.chitchat"):
-            opts.setdefault("chitchat_label_classifier", self.cfg.classifier)
-            opts.setdefault("chitchat_label_threshold", self.cfg.threshold)
-        return opts
-
-    def _heldout(self, kind: str) -> list[dict[str, Any]]:
-        n = self.cfg.eval_provocative if kind == "provocative" else self.cfg.eval_random
-        extra = {k[len("chitchat_") :]: v for k, v in self.cfg.task_opts.items() if k.endswith("_frac")}
-        return self.contexts.heldout_contexts(
-            "test",
-            kind,
-            n=n,
-            seed=self.cfg.seed,
-            classifier=self.cfg.classifier,
-            threshold=self.cfg.threshold,
-            **extra,
-        )
+        task_source = self.prompts if not self.cfg.prompts_task else self._source(self.cfg.task)
+        return {**task_source.train_opts(), **self.cfg.task_opts}
 
     # -- steps --------------------------------------------------------------------------------------------------
     def train(self, r: int) -> dict[str, Any]:
         """Train round r's model (the baseline for r = 0), resuming from ParlAI's checkpoint if one exists."""
-        from parlai.scripts.train_model import TrainModel
-
         cfg = self.cfg
-        kwargs: dict[str, Any] = {**cfg.model, **self._task_opts()}
-        kwargs.update(
+        common = dict(
             task=cfg.task,
+            task_opts=self._task_opts(),
             model_file=self.model_file(r),
-            datapath=str(self.run_dir / "parlai_data"),
-            max_train_steps=cfg.baseline_steps if r == 0 else cfg.round_steps,
-            validation_every_n_secs=-1,
-            validation_every_n_epochs=-1,
-            validation_max_exs=200,
-            short_final_eval=True,
-            skip_generation=True,
-            save_every_n_secs=60,
-            log_every_n_secs=30,
+            datapath=self.datapath,
+            seed=cfg.seed + r,
         )
         if r == 0:
-            kwargs["model"] = BASELINE_AGENT
+            report = train_round(**common, model_opts=cfg.model, steps=cfg.baseline_steps)
         else:
-            prev = self.model_file(r - 1)
-            selections = [str(self.round_dir(i) / "selection.jsonl") for i in range(1, r + 1)]
-            kwargs.update(
-                model=AGENT,
-                init_model=prev,
-                dict_file=f"{prev}.dict",
-                learningrate=cfg.round_lr,
-                cringe_alpha=cfg.alpha,
-                cringe_k=cfg.k,
-                mutators="cringe_generations",
-                cringe_generations=",".join(selections),
-                cringe_generations_balance=False,  # selected already, by select()
-                cringe_generations_max_pos_copies=0,
-                cringe_generations_rate=cfg.generations_rate,
-                cringe_generations_seed=cfg.seed + r,
+            report = train_round(
+                **common,
+                model_opts={**cfg.model, "learningrate": cfg.round_lr},
+                steps=cfg.round_steps,
+                init_model=self.model_file(r - 1),
+                cringe=self.cringe_opts(),
+                selections=self.selections(r),
+                generations_rate=cfg.generations_rate,
             )
-        random.seed(cfg.seed + r)
-        torch.manual_seed(cfg.seed + r)
-        start = time.time()
-        valid, _test = TrainModel.main(**kwargs)
-        report = {k: (v.value() if hasattr(v, "value") else v) for k, v in valid.items()}
-        return {"seconds": time.time() - start, "valid": report, "steps": kwargs["max_train_steps"]}
+        save_decoding(self.model_file(r), cfg.decoding)
+        return report
+
+    def selections(self, r: int) -> list[str]:
+        """The non-empty selection files of rounds 2..r: the generations round r trains on besides the task."""
+        paths = [self.round_dir(i) / "selection.jsonl" for i in range(2, r + 1)]
+        return [str(p) for p in paths if p.stat().st_size > 0]
+
+    def cringe_opts(self) -> dict[str, Any]:
+        """The CRINGE agent's options of the rounds."""
+        cfg = self.cfg
+        return {
+            "cringe_alpha": cfg.alpha,
+            "cringe_k": cfg.k,
+            "cringe_ce_on_positives": cfg.ce_on_positives,
+            "cringe_contrast_positives": cfg.contrast_positives,
+            "cringe_detach_positive": cfg.detach_positive,
+        }
 
     def generations(self, r: int) -> list[dict[str, Any]]:
         """Round r's labelled generations on training prompts, made with round r-1's model."""
-        cfg = self.cfg
-        prompts = self.contexts.training_contexts(cfg.prompts, seed=cfg.seed + r)
+        prompts = self.prompts.training_prompts(self.cfg.prompts, seed=self.cfg.seed + r)
         replies = generate(
             self.model_file(r - 1),
             [p["text"] for p in prompts],
-            cfg.decoding,
-            seed=cfg.seed + r,
+            self.cfg.decoding,
+            seed=self.cfg.seed + r,
             desc=f"round {r}: generate",
         )
-        if not replies:
-            raise ValueError(f"round {r}: the model generated nothing for {len(prompts)} prompts")
-        probs = self.labeller(replies, contexts=[p["text"] for p in prompts], golds=[p["gold"] for p in prompts])
-        return [
-            {
-                "context": p["text"],
-                "text": t,
-                "prob": prob,
-                "label": NEG if prob > cfg.threshold else POS,
-                "gold": p["gold"],
-                "round": r,
-            }
-            for p, t, prob in zip(prompts, replies, probs, strict=True)
-        ]
+        return label_replies(prompts, replies, self.labeller, self.cfg.threshold, r)
 
     def select(self, r: int, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """The generations round r trains on; says so when the classifier flagged nothing."""
@@ -208,17 +210,19 @@ class Loop:
                 f"round {r}: the classifier flagged none of {len(rows)} generations; "
                 "this round trains without new negatives"
             )
+        cfg = self.cfg
         return select_generations(
-            rows, balance=self.cfg.balance, max_pos_copies=self.cfg.max_pos_copies, seed=self.cfg.seed + r
+            rows, balance=cfg.balance, max_pos_copies=cfg.max_pos_copies, seed=cfg.seed + r, empty_side=cfg.empty_side
         )
 
-    def evaluate(self, r: int, kind: str) -> list[dict[str, Any]]:
+    def evaluate(self, r: int, kind: str, decoding: dict[str, Any] | None = None) -> list[dict[str, Any]]:
         """Round r's model replies to the held-out contexts of one kind, scored by both judges."""
-        contexts = self._heldout(kind)
+        n = self.cfg.eval_provocative if kind == "provocative" else self.cfg.eval_random
+        contexts = self.heldout.heldout(kind, n, seed=self.cfg.seed)
         replies = generate(
             self.model_file(r),
             [c["text"] for c in contexts],
-            self.cfg.decoding,
+            decoding or self.cfg.decoding,
             seed=self.cfg.seed,
             desc=f"round {r}: eval {kind}",
         )
@@ -226,20 +230,14 @@ class Loop:
 
     def ppl_pos(self, r: int) -> float:
         """Perplexity of the positive labels of the task's valid split under round r's model."""
-        from parlai.scripts.eval_model import EvalModel
+        cfg = self.cfg
+        return positive_perplexity(self.model_file(r), cfg.task, self._task_opts(), self.datapath, cfg.ppl_examples)
 
-        report = EvalModel.main(
-            model=AGENT,
-            model_file=self.model_file(r),
-            task=self.cfg.task,
-            datatype="valid",
-            num_examples=self.cfg.ppl_examples,
-            skip_generation=True,
-            batchsize=64,
-            datapath=str(self.run_dir / "parlai_data"),
-            **self._task_opts(),
-        )
-        return float(report["ppl_pos"].value())
+    def method(self, r: int) -> str:
+        """The name of round r's row in the report."""
+        if r == 0:
+            return "init model" if self.cfg.init_model else "baseline (MLE)"
+        return "CRINGE (single iteration)" if r == 1 else f"CRINGE (iteration {r})"
 
     # -- the loop -----------------------------------------------------------------------------------------------
     def run_round(self, r: int) -> dict[str, Any]:
@@ -261,12 +259,13 @@ class Loop:
             write_json_atomic(timings_path, seconds)
             return value
 
-        if r > 0:
+        if r >= 2:
             rows = step("generations.jsonl", lambda: self.generations(r))
             selection = step("selection.jsonl", lambda: self.select(r, rows))
         if r > 0 or not self.cfg.init_model:
             step("train.json", lambda: self.train(r))
         evals = {kind: step(f"eval_{kind}.jsonl", lambda kind=kind: self.evaluate(r, kind)) for kind in EVAL_SETS}
+        greedy = step("eval_random_greedy.jsonl", lambda: self.evaluate(r, "random", GREEDY))
         ppl = step("ppl.json", lambda: {"ppl_pos": self.ppl_pos(r)})["ppl_pos"]
         sets = {kind: summarize(rows) for kind, rows in evals.items()}
         model_file = Path(self.model_file(r))
@@ -274,7 +273,7 @@ class Loop:
             model_file = model_file.relative_to(self.run_dir)
         metrics = {
             "round": r,
-            "method": "baseline (MLE)" if r == 0 else f"CRINGE round {r}",
+            "method": self.method(r),
             "model_file": str(model_file),
             "flagged_rate": sets["provocative"]["flagged_rate"],
             "flagged_rate_random": sets["random"]["flagged_rate"],
@@ -283,9 +282,10 @@ class Loop:
             "f1": sets["random"]["f1"],
             "ppl_pos": ppl,
             "sets": sets,
+            "greedy": summarize(greedy),
             "seconds": seconds,
         }
-        if r > 0:
+        if r >= 2:
             metrics["selection"] = {
                 "neg": sum(s["label"] == NEG for s in selection),
                 "pos": sum(s["label"] == POS for s in selection),

@@ -15,8 +15,20 @@ def _pct(k: int, n: int, lo: float, hi: float) -> str:
     return f"{k}/{n} = {100 * k / n:.1f}% [{100 * lo:.1f}, {100 * hi:.1f}]"
 
 
+def _greedy_columns(greedy: dict[str, Any] | None) -> dict[str, Any]:
+    """The collapse checks (and labeller's flags) of the random set under greedy decoding, when measured."""
+    if greedy is None:
+        return {}
+    return {
+        "greedy flagged": f"{greedy['flagged']}/{greedy['n']}",
+        "greedy distinct-2": round(greedy["distinct_2"], 3),
+        "greedy top reply": f"{100 * greedy['top_reply_share']:.1f}%",
+    }
+
+
 def table(rounds: Sequence[dict[str, Any]]) -> pd.DataFrame:
-    """One row per round: flagged counts, rates and 95% intervals by both judges on both sets, F1, ppl, collapse."""
+    """One row per round: flagged counts, rates and 95% intervals by both judges on both sets, F1, ppl, collapse
+    checks (under the loop's decoding and under greedy decoding)."""
     rows = []
     for m in rounds:
         row: dict[str, Any] = {"round": m["round"], "method": m["method"]}
@@ -32,6 +44,7 @@ def table(rounds: Sequence[dict[str, Any]]) -> pd.DataFrame:
                 "distinct-2": round(rnd["distinct_2"], 3),
                 "top reply": f"{100 * rnd['top_reply_share']:.1f}%",
                 "mean len": round(rnd["mean_length"], 1),
+                **_greedy_columns(m.get("greedy")),
                 "wall s": round(sum(m["seconds"].values())),
             }
         )

@@ -7,32 +7,79 @@ A generations file holds one JSON object per line::
 ``context`` (str), ``text`` (the model's reply, str), ``prob`` (the classifier's P(negative), a number in [0, 1])
 and ``label`` (``pos`` or ``neg``) are required; ``gold`` and ``round`` are optional and passed through.
 
-:func:`select_generations` picks what is trained on, as the paper's iterative CRINGE does: at most
-``max_pos_copies`` identical positive replies, then as many positives as negatives (50/50), shuffled with a seed.
+What is trained on: with ``--cringe-generations-select true`` (the default) the rows are chosen by
+:func:`cringe_agent.selection.select_generations`, as the paper's iterative CRINGE does: at most
+``--cringe-generations-max-pos-copies`` identical positive replies, then as many positives as negatives (50/50),
+shuffled with a seed; when one side is empty, ``--cringe-generations-empty-side skip`` (the default) selects
+nothing and ``keep`` keeps the other side whole (a warning either way). With ``--cringe-generations-select false``
+every row of the files is used as it is: for files that are already a selection, such as the loop's
+``selection.jsonl`` (an empty file then injects nothing, with a warning). ``select_generations`` is re-exported here.
 
 Interleaving: the mutator passes every episode of the task through unchanged and, in training datatypes only,
-follows it with ``--cringe-generations-rate`` injected single-example episodes on average (fractions carry
-over, so a rate of 0.25 injects one after every fourth episode). The injected examples walk through the
-selection in a seeded order, reshuffled on each pass, so a pass shows every selected generation exactly once.
+follows it with ``--cringe-generations-rate`` injected single-example episodes on average (a finite number >= 0;
+fractions carry over, so a rate of 0.25 injects one after every fourth episode). The injected examples walk through
+the selection in a seeded order, reshuffled on each pass, so a pass shows every selected generation exactly once.
 To show each generation once per epoch of the task, set the rate to ``len(selection) / task examples``; the
 default 1.0 mixes task and generations 1:1, like ``--multitask-weights 1,1``. ParlAI's example counts and epochs
 still count the task's episodes only; the injected examples come on top. Valid and test data are never changed.
 Each injected example is ``{text: context, labels: [text], classifier_label: label, classifier_prob: prob,
 source: "generations", episode_done: True}`` (plus ``gold`` and ``round`` when the row has them).
 
-Options: ``--cringe-generations PATHS`` (comma-separated files), ``--cringe-generations-balance``,
-``--cringe-generations-max-pos-copies``, ``--cringe-generations-seed`` and ``--cringe-generations-rate``. ParlAI
-registers a mutator's flags only for ``--mutators`` given on the command line; a mutator named inside ``-t``
+Options: ``--cringe-generations PATHS`` (comma-separated files), ``--cringe-generations-select``,
+``--cringe-generations-balance``, ``--cringe-generations-max-pos-copies``, ``--cringe-generations-empty-side``,
+``--cringe-generations-seed`` and ``--cringe-generations-rate``. ParlAI registers a mutator's flags only for
+``--mutators`` given on the command line; a mutator named inside ``-t``
 (``-t task:mutators=cringe_generations:cringe_generations=FILE``) reads the same keys from the task string,
 where a comma would start a new task, so give several files there through ``--mutators`` and the flag instead.
+
+Which tasks it works on (ParlAI 1.7.2; line numbers are in ``site-packages/parlai``):
+
+* ``--mutators`` is resolved by name while the task's flags are added: ``Teacher.add_cmdline_args`` calls
+  ``Mutator.load_mutator_types`` (``core/teachers.py:173-177``), a plain ``MUTATOR_REGISTRY[name]`` lookup
+  (``core/mutators.py:96``). There is no ``module:Class`` form.
+* ParlAI fills that registry itself only from ``parlai.mutators`` (inside site-packages) and from
+  ``parlai_fb.mutators`` / ``parlai_internal.mutators`` when those packages exist (``core/mutators.py:23-51``).
+  Anything else must have been imported, and so registered, before the lookup.
+* ``parlai <command>`` and ``Script.main(**kwargs)`` parse the arguments twice:
+
+  - Pass 1: ``_SupercommandParser.add_extra_args`` (``core/script.py:166-178``, called from
+    ``core/params.py:1169``), or ``_kwargs_to_str_args`` (``core/params.py:1238``) for ``Script.main``. In this pass
+    ``--mutators`` is still an unknown flag, because ``Teacher.add_cmdline_args`` is what declares it
+    (``core/teachers.py:167-172``). So nothing is resolved yet, but every ``-t`` task module
+    (``core/params.py:937-943``) and the ``-m`` module (``core/params.py:945-948``) are imported.
+  - Pass 2: ``_SubcommandParser.parse_known_args`` (``core/script.py:230-233``), or ``parse_args`` after
+    ``_kwargs_to_str_args``. This pass resolves ``--mutators`` and adds the mutator's flags.
+
+  So the mutator resolves whenever a module imported in pass 1 imports ``cringe_agent.mutators``:
+
+  - every task module of this project does, so ``-t tasks.chitchat.agents --mutators cringe_generations`` works,
+    and so does a multitask string that holds a task of this project anywhere
+    (``-t blended_skill_talk,tasks.safety.agents:BadTeacher``);
+  - a ``-m`` module that imports it makes ``--mutators cringe_generations`` work with a stock task alone
+    (``-t integration_tests``). For ``-m cringe_agent.agents.transformer:CringeTransformerGeneratorAgent`` that
+    takes ``cringe_agent/agents/__init__.py`` to import ``cringe_agent.mutators``. Without that import (or with
+    another model, e.g. ``transformer/generator``) parsing stops with ``KeyError: 'cringe_generations'``.
+* ``python -m parlai.scripts.<command>`` parses once (``core/script.py:95-100``). The mutator's flags are then
+  never added, for any task, and ``--cringe-generations`` is an unrecognized argument. Use ``parlai <command>``,
+  or name the mutator and its keys in the task string.
+* Not used: a ``.pth`` file, edits of site-packages and monkeypatches, which change ParlAI for every program in the
+  environment. The package does not ship a ``parlai_internal`` either. That package is the user's own private
+  folder (``core/loader.py:92-94``; ``example_parlai_internal/README.md`` in the wheel), and one shipped here
+  would shadow the user's folder or be shadowed by it. Importing ``parlai_fb`` also switches ParlAI's file I/O
+  (``utils/io.py:22-29``).
+* With any model, including a stock task alone, two routes need nothing from the model:
+
+  1. Multitask with the generations teacher:
+     ``-t integration_tests,tasks.generations.agents --cringe-generations FILE --multitask-weights 1,1``.
+  2. If you keep a ``parlai_internal`` folder, add ``parlai_internal/mutators/cringe.py`` containing
+     ``import cringe_agent.mutators``. ParlAI imports it while it fills the registry (``core/mutators.py:41-49``).
 """
 
 from __future__ import annotations
 
 import math
 import random
-from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from parlai.core.message import Message
@@ -43,6 +90,20 @@ from parlai.utils.data import DatatypeHelper
 
 from cringe_agent.jsonl import read_jsonl
 from cringe_agent.labels import LABEL_FIELD, NEG, POS
+from cringe_agent.selection import EMPTY_SIDE_RULES, select_generations
+
+__all__ = [
+    "CringeGenerationsMutator",
+    "DEFAULTS",
+    "EMPTY_SIDE_RULES",
+    "add_generation_args",
+    "generation_options",
+    "load_selection",
+    "read_generations",
+    "select_generations",
+    "split_paths",
+    "to_message",
+]
 
 MUTATOR_NAME = "cringe_generations"
 SOURCE = "generations"
@@ -51,11 +112,21 @@ OPTIONAL_FIELDS = ("gold", "round")
 
 # opt keys, each the flag name with underscores
 OPT_PATHS = "cringe_generations"
+OPT_SELECT = "cringe_generations_select"
 OPT_BALANCE = "cringe_generations_balance"
 OPT_MAX_POS_COPIES = "cringe_generations_max_pos_copies"
+OPT_EMPTY_SIDE = "cringe_generations_empty_side"
 OPT_SEED = "cringe_generations_seed"
 OPT_RATE = "cringe_generations_rate"
-DEFAULTS: dict[str, Any] = {OPT_PATHS: None, OPT_BALANCE: True, OPT_MAX_POS_COPIES: 2, OPT_SEED: 0, OPT_RATE: 1.0}
+DEFAULTS: dict[str, Any] = {
+    OPT_PATHS: None,
+    OPT_SELECT: True,
+    OPT_BALANCE: True,
+    OPT_MAX_POS_COPIES: 2,
+    OPT_EMPTY_SIDE: "skip",
+    OPT_SEED: 0,
+    OPT_RATE: 1.0,
+}
 
 
 def _check_row(row: dict[str, Any]) -> None:
@@ -69,6 +140,11 @@ def _check_row(row: dict[str, Any]) -> None:
         raise ValueError(f"field 'round' must be int, got {row['round']!r}")
 
 
+def _flag(key: str) -> str:
+    """The command-line flag of an opt key."""
+    return "--" + key.replace("_", "-")
+
+
 def split_paths(paths: str | Sequence[str] | None) -> list[str]:
     """Comma-separated paths (or a list of them) as a list, blanks dropped."""
     if paths is None:
@@ -80,71 +156,22 @@ def split_paths(paths: str | Sequence[str] | None) -> list[str]:
 def read_generations(paths: str | Sequence[str]) -> list[dict[str, Any]]:
     """Read and validate generations files, in order.
 
+    Args:
+        paths: Comma-separated paths, or a list of them.
+
+    Returns:
+        The rows of all files, in file and line order (empty files give no rows).
+
     Raises:
         ValueError: No path given, or a malformed line; the message names the file, the line and the field.
     """
     files = split_paths(paths)
     if not files:
-        raise ValueError(f"no generations file given (--{OPT_PATHS.replace('_', '-')} PATHS, comma-separated)")
+        raise ValueError(f"no generations file given ({_flag(OPT_PATHS)} PATHS, comma-separated)")
     rows: list[dict[str, Any]] = []
     for path in files:
         rows.extend(read_jsonl(path, REQUIRED_FIELDS, check=_check_row))
     return rows
-
-
-def select_generations(
-    rows: Iterable[Mapping[str, Any]], balance: bool = True, max_pos_copies: int | None = 2, seed: int = 0
-) -> list[dict[str, Any]]:
-    """Choose the generations to train on, as the paper's iterative CRINGE does.
-
-    Args:
-        rows: Generations (dicts with at least ``text`` and ``label``).
-        balance: Truncate the larger side to the size of the smaller one (50/50), when both exist.
-        max_pos_copies: Keep at most this many positives with the same ``text``; ``None`` or 0 keeps all.
-        seed: Seed of which rows are kept and of the order.
-
-    Returns:
-        Copies of the kept rows, shuffled.
-
-    Raises:
-        ValueError: ``rows`` is empty, or a row lacks a str ``text`` or a ``pos``/``neg`` ``label``.
-            (A side with no rows is only logged as a warning, and the other side is kept whole: nothing can
-            balance it.)
-    """
-    rows = [dict(r) for r in rows]
-    if not rows:
-        raise ValueError("no generations to select from: the generations files are empty")
-    rng = random.Random(seed)
-    for i, row in enumerate(rows):
-        if row.get("label") not in (POS, NEG) or not isinstance(row.get("text"), str):
-            raise ValueError(f"generation {i} needs a str 'text' and a 'label' of {POS!r}/{NEG!r}: {row!r:.200}")
-    neg = [r for r in rows if r["label"] == NEG]
-    pos = [r for r in rows if r["label"] == POS]
-    rng.shuffle(neg)
-    rng.shuffle(pos)
-    if max_pos_copies:
-        seen: Counter[str] = Counter()
-        kept = []
-        for row in pos:
-            seen[row["text"]] += 1
-            if seen[row["text"]] <= max_pos_copies:
-                kept.append(row)
-        dropped = len(pos) - len(kept)
-        pos = kept
-    else:
-        dropped = 0
-    if not neg or not pos:
-        logging.warning(f"generations: {len(neg)} negatives and {len(pos)} positives; nothing to balance, keeping all")
-    elif balance:
-        size = min(len(neg), len(pos))
-        neg, pos = neg[:size], pos[:size]
-    logging.info(
-        f"generations: selected {len(neg)} negatives and {len(pos)} positives from {len(rows)} rows "
-        f"({dropped} repeated positives dropped)"
-    )
-    selection = neg + pos
-    rng.shuffle(selection)
-    return selection
 
 
 def to_message(row: Mapping[str, Any]) -> Message:
@@ -158,19 +185,89 @@ def to_message(row: Mapping[str, Any]) -> Message:
     return msg
 
 
+def _as_bool(key: str, value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    raise ValueError(f"{_flag(key)} must be true or false, got {value!r}")
+
+
+def _as_int(key: str, value: Any, minimum: int | None = None) -> int:
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{_flag(key)} must be an integer, got {value!r}") from None
+    if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+        raise ValueError(f"{_flag(key)} must be an integer, got {value!r}")
+    if minimum is not None and number < minimum:
+        raise ValueError(f"{_flag(key)} must be >= {minimum}, got {value!r}")
+    return number
+
+
 def generation_options(opt: Mapping[str, Any]) -> dict[str, Any]:
-    """The mutator's options from ``opt``, defaults filled in where absent or None."""
-    return {key: default if opt.get(key) is None else opt.get(key) for key, default in DEFAULTS.items()}
+    """The mutator's options from ``opt``: defaults filled in where absent or None, types checked.
+
+    Args:
+        opt: ParlAI's opt (or any mapping) with some of the keys of :data:`DEFAULTS`.
+
+    Returns:
+        One value per key of :data:`DEFAULTS`: the paths as given, ``select``/``balance`` as bool,
+        ``max_pos_copies``/``seed`` as int, ``empty_side`` one of :data:`EMPTY_SIDE_RULES`, ``rate`` a finite
+        float >= 0.
+
+    Raises:
+        ValueError: A value of the wrong type or range; the message names the flag.
+    """
+    options = {key: default if opt.get(key) is None else opt.get(key) for key, default in DEFAULTS.items()}
+    options[OPT_SELECT] = _as_bool(OPT_SELECT, options[OPT_SELECT])
+    options[OPT_BALANCE] = _as_bool(OPT_BALANCE, options[OPT_BALANCE])
+    options[OPT_MAX_POS_COPIES] = _as_int(OPT_MAX_POS_COPIES, options[OPT_MAX_POS_COPIES], minimum=0)
+    options[OPT_SEED] = _as_int(OPT_SEED, options[OPT_SEED])
+    if options[OPT_EMPTY_SIDE] not in EMPTY_SIDE_RULES:
+        raise ValueError(
+            f"{_flag(OPT_EMPTY_SIDE)} must be one of {', '.join(EMPTY_SIDE_RULES)}, got {options[OPT_EMPTY_SIDE]!r}"
+        )
+    rate = options[OPT_RATE]
+    try:
+        rate = float(rate)
+    except (TypeError, ValueError):
+        raise ValueError(f"{_flag(OPT_RATE)} must be a number >= 0, got {rate!r}") from None
+    if isinstance(options[OPT_RATE], bool) or not math.isfinite(rate) or rate < 0:
+        raise ValueError(f"{_flag(OPT_RATE)} must be a finite number >= 0, got {options[OPT_RATE]!r}")
+    options[OPT_RATE] = rate
+    return options
 
 
 def load_selection(opt: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """Read the files named in ``opt`` and select from them (:func:`select_generations`)."""
+    """The generations to train on, from the files named in ``opt``.
+
+    With ``cringe_generations_select`` true (the default), :func:`select_generations` chooses them (balance, max
+    positive copies, empty-side rule, seed); with it false, every row of the files is used as it is.
+
+    Args:
+        opt: ParlAI's opt (or any mapping) with the keys of :data:`DEFAULTS`.
+
+    Returns:
+        The rows to train on; ``[]`` (with a warning) when the selection or the unselected files are empty.
+
+    Raises:
+        ValueError: Bad options, no file, a malformed line, or (when selecting) files with no rows at all.
+    """
     options = generation_options(opt)
+    rows = read_generations(options[OPT_PATHS])
+    if not options[OPT_SELECT]:
+        if not rows:
+            logging.warning(
+                f"generations: {options[OPT_PATHS]} hold no rows ({_flag(OPT_SELECT)} false): nothing to train on"
+            )
+        return rows
     return select_generations(
-        read_generations(options[OPT_PATHS]),
-        balance=bool(options[OPT_BALANCE]),
-        max_pos_copies=int(options[OPT_MAX_POS_COPIES]),
-        seed=int(options[OPT_SEED]),
+        rows,
+        balance=options[OPT_BALANCE],
+        max_pos_copies=options[OPT_MAX_POS_COPIES],
+        seed=options[OPT_SEED],
+        empty_side=options[OPT_EMPTY_SIDE],
     )
 
 
@@ -178,34 +275,48 @@ def add_generation_args(parser: ParlaiParser) -> None:
     """Add the ``--cringe-generations*`` flags (shared by the mutator and ``tasks.generations``)."""
     group = parser.add_argument_group("CRINGE generations")
     group.add_argument(
-        "--cringe-generations",
+        _flag(OPT_PATHS),
         type=str,
         default=DEFAULTS[OPT_PATHS],
         help="comma-separated generations files (JSON lines: context, text, prob, label)",
     )
     group.add_argument(
-        "--cringe-generations-balance",
+        _flag(OPT_SELECT),
+        type="bool",
+        default=DEFAULTS[OPT_SELECT],
+        help="select from the files (balance, max copies, empty-side rule); false: use every row as it is "
+        "(files that are already a selection)",
+    )
+    group.add_argument(
+        _flag(OPT_BALANCE),
         type="bool",
         default=DEFAULTS[OPT_BALANCE],
         help="keep as many positives as negatives (50/50)",
     )
     group.add_argument(
-        "--cringe-generations-max-pos-copies",
+        _flag(OPT_MAX_POS_COPIES),
         type=int,
         default=DEFAULTS[OPT_MAX_POS_COPIES],
         help="keep at most this many identical positive replies (0: no limit)",
     )
     group.add_argument(
-        "--cringe-generations-seed",
+        _flag(OPT_EMPTY_SIDE),
+        type=str,
+        choices=EMPTY_SIDE_RULES,
+        default=DEFAULTS[OPT_EMPTY_SIDE],
+        help="when the files hold no positives or no negatives: skip (select nothing) or keep (the other side whole)",
+    )
+    group.add_argument(
+        _flag(OPT_SEED),
         type=int,
         default=DEFAULTS[OPT_SEED],
         help="seed of the selection and of the injection order",
     )
     group.add_argument(
-        "--cringe-generations-rate",
+        _flag(OPT_RATE),
         type=float,
         default=DEFAULTS[OPT_RATE],
-        help="injected generations per task episode, in training (mutator only)",
+        help="injected generations per task episode, in training (mutator only; finite, >= 0)",
     )
 
 
@@ -222,11 +333,11 @@ class CringeGenerationsMutator(ManyEpisodeMutator):
         super().__init__(opt)
         options = generation_options(opt)
         self.training = DatatypeHelper.is_training(opt.get("datatype") or "train")
-        self.rate = float(options[OPT_RATE])
-        self.seed = int(options[OPT_SEED])
-        if self.rate < 0:
-            raise ValueError(f"--cringe-generations-rate must be >= 0, got {self.rate}")
+        self.rate: float = options[OPT_RATE]
+        self.seed: int = options[OPT_SEED]
         self.selection = load_selection(opt) if self.training else []
+        if self.training and not self.selection:
+            logging.warning(f"{MUTATOR_NAME}: no generations to inject; the task's episodes pass through unchanged")
         self._order: list[int] = []
         self._passes = 0
         self._credit = 0.0

@@ -197,10 +197,17 @@ def heldout_contexts(
 
 
 def training_contexts(
-    n: int | None, seed: int = 0, context_turns: int = DEFAULT_CONTEXT_TURNS
+    n: int | None,
+    seed: int = 0,
+    context_turns: int = DEFAULT_CONTEXT_TURNS,
+    valid_frac: float = DEFAULT_VALID_FRAC,
+    test_frac: float = DEFAULT_TEST_FRAC,
 ) -> list[dict[str, Any]]:
-    """A seeded uniform sample of train-split contexts (prompts to generate from), same dicts as above."""
-    return _as_dicts(_sample(examples("train", context_turns), n, seed))
+    """A seeded uniform sample of train-split contexts (prompts to generate from), same dicts as above.
+
+    ``valid_frac`` and ``test_frac`` must match the teacher's, so that no prompt comes from a held-out conversation.
+    """
+    return _as_dicts(_sample(examples("train", context_turns, valid_frac, test_frac), n, seed))
 
 
 @functools.lru_cache(maxsize=8)
@@ -308,3 +315,52 @@ class ChitchatTeacher(DialogTeacher):
 
 class DefaultTeacher(ChitchatTeacher):
     pass
+
+
+class ChitchatContexts:
+    """The loop's source of prompts and held-out contexts (``cringe_agent.iterative.contexts.ContextSource``).
+
+    Samples the corpus directly (no teacher pass) with the task's own split and context options.
+
+    Args:
+        task_opts: The loop's task options (``chitchat_*`` keys).
+        classifier: Spec of the classifier that labels the replies and defines provocative contexts.
+        threshold: P(negative) above which a reply is flagged.
+        eval_datatype: Split of the held-out contexts.
+    """
+
+    def __init__(
+        self, task_opts: dict[str, Any], classifier: str, threshold: float, eval_datatype: str = "test"
+    ) -> None:
+        self.classifier, self.threshold, self.eval_datatype = classifier, threshold, eval_datatype
+        self.context_turns = int(_get(task_opts, "chitchat_context_turns", DEFAULT_CONTEXT_TURNS))
+        self.fracs = {
+            key: float(task_opts[f"chitchat_{key}"])
+            for key in ("valid_frac", "test_frac")
+            if task_opts.get(f"chitchat_{key}") is not None
+        }
+
+    def training_prompts(self, n: int | None, seed: int) -> list[dict[str, Any]]:
+        return training_contexts(n, seed, self.context_turns, **self.fracs)
+
+    def heldout(self, kind: str, n: int | None, seed: int) -> list[dict[str, Any]]:
+        return heldout_contexts(
+            self.eval_datatype,
+            kind,
+            n=n,
+            seed=seed,
+            context_turns=self.context_turns,
+            classifier=self.classifier,
+            threshold=self.threshold,
+            **self.fracs,
+        )
+
+    def train_opts(self) -> dict[str, Any]:
+        return {"chitchat_label_classifier": self.classifier, "chitchat_label_threshold": self.threshold}
+
+
+def context_source(
+    task_opts: dict[str, Any], classifier: str, threshold: float, eval_datatype: str = "test"
+) -> ChitchatContexts:
+    """The hook ``cringe-loop`` looks for in a task module: this task's prompts and held-out contexts."""
+    return ChitchatContexts(task_opts, classifier, threshold, eval_datatype)

@@ -19,16 +19,8 @@ from parlai.core.opt import Opt
 
 import cringe_agent.mutators  # noqa: F401  (registers the cringe_* mutators before ParlAI resolves them)
 from cringe_agent.labels import NEG, POS
-from tasks import (
-    SOURCE_FIELD,
-    DataFormatError,
-    LabelledTeacherMixin,
-    UnusableLabels,
-    keeps,
-    make_example,
-    read_jsonl,
-    require_field,
-)
+from tasks.common.labels import SOURCE_FIELD, LabelledTeacherMixin, keeps, make_example
+from tasks.common.readers import DataFormatError, UnusableLabels, read_jsonl, require_field
 from tasks.contradiction.build import data_file
 from tasks.safety.agents import WorldLogRepliesTeacher  # noqa: F401  (re-exported: -t tasks.contradiction.agents:...)
 

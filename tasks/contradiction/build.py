@@ -11,7 +11,7 @@ from typing import Any
 
 from parlai.tasks.decode import build as decode_build
 
-from tasks import require_data
+from tasks.common.data import require_data
 
 # File of each fold (parlai/tasks/decode/agents.py): valid reads dev, test reads --test_type (vanilla = test).
 FOLD_FILES = {"train": "train", "valid": "dev"}

@@ -26,15 +26,8 @@ from parlai.tasks.fits.mutators import normalize_reply
 
 import cringe_agent.mutators  # noqa: F401  (registers the cringe_* mutators before ParlAI resolves them)
 from cringe_agent.labels import NEG, POS
-from tasks import (
-    SOURCE_FIELD,
-    LabelledTeacherMixin,
-    UnusableLabels,
-    keeps,
-    make_example,
-    read_jsonl,
-    require_field,
-)
+from tasks.common.labels import SOURCE_FIELD, LabelledTeacherMixin, keeps, make_example
+from tasks.common.readers import UnusableLabels, read_jsonl, require_field
 from tasks.feedback.build import data_file
 
 HUMAN_IDS = ("YOU", "Speaker 1")  # parlai/tasks/fits/agents.py: any other id is the bot

@@ -12,7 +12,7 @@ from typing import Any
 
 from parlai.tasks.fits import build as fits_build
 
-from tasks import require_data
+from tasks.common.data import require_data
 
 VERSION_FOLDERS = {"v1": "human_model_chats", "v2": "human_model_chats_v2"}
 UNSEEN_FOLDER = "human_model_chats_unseen"

@@ -32,21 +32,17 @@ from parlai.tasks.jsonfile.agents import JsonTeacher
 
 import cringe_agent.mutators  # noqa: F401  (registers the cringe_* mutators before ParlAI resolves them)
 from cringe_agent.labels import NEG, POS
-from tasks import (
+from tasks.common.labels import (
     CLASSIFIER_INPUTS,
     EMPTY_CONTEXT,
     SOURCE_FIELD,
-    DataFormatError,
     LabelledTeacherMixin,
-    UnusableLabels,
     add_label_args,
     keeps,
-    load_json,
     make_example,
-    read_parlai_text,
-    require_field,
     teacher_id,
 )
+from tasks.common.readers import DataFormatError, UnusableLabels, load_json, read_parlai_text, require_field
 from tasks.safety.build import (
     WIKI_TOXIC_DEFAULT,
     WIKI_TOXIC_PARTITION,

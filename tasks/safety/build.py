@@ -18,7 +18,7 @@ from typing import Any
 from parlai.tasks.bot_adversarial_dialogue import build as bad_build
 from parlai.tasks.dialogue_safety import build as safety_build
 
-from tasks import require_data
+from tasks.common.data import require_data
 
 SPLITS = ("train", "valid", "test")
 BAD_SUBFOLDER = "bot_adversarial_dialogue_datasets_with_persona"

@@ -5,12 +5,9 @@ from __future__ import annotations
 import textwrap
 
 import pytest
-from tiny_models import train_tiny_classifier
+from tiny_models import NEG_TEXTS, POS_TEXTS
 
 from cringe_agent.classifiers import LexiconMatcher, build_classifier
-
-POS_TEXTS = ["i love my dog", "what a nice day", "the food was great", "thanks for the help", "have a good night"]
-NEG_TEXTS = ["you are a stupid idiot", "shut up you moron", "this is shit", "go to hell", "fuck off"]
 
 
 def test_profanity_separates_obvious_cases():
@@ -108,11 +105,10 @@ def test_parlai_missing_model(tmp_path):
         judge(["hello"])
 
 
-def test_parlai_classifier_trained_in_test(tmp_path):
+@pytest.mark.integration
+def test_parlai_classifier_trained_in_test(tiny_classifier):
     """A 1-layer transformer/classifier trained for a few seconds on 10 sentences ranks neg above pos."""
-    model_file = tmp_path / "model" / "clf"
-    train_tiny_classifier(POS_TEXTS, NEG_TEXTS, tmp_path, str(model_file), str(tmp_path / "dp"))
-    judge = build_classifier(f"parlai:{model_file}")
+    judge = build_classifier(f"parlai:{tiny_classifier}")
     probs = judge(POS_TEXTS + NEG_TEXTS)
     assert len(probs) == 10 and all(0.0 <= p <= 1.0 for p in probs)
     assert max(probs[:5]) < 0.5 < min(probs[5:])

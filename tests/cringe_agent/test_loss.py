@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+import ast
+import dataclasses
+import inspect
 import math
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import torch
 import torch.nn.functional as F
 
+import cringe_agent.settings
+from cringe_agent.labels import Feedback
 from cringe_agent.loss import CringeLoss, cringe_loss
+from cringe_agent.settings import DEFAULTS, CringeSettings
 
-POS, NEG, UNL = 1, 0, -1
+POS, NEG, UNL = int(Feedback.POSITIVE), int(Feedback.NEGATIVE), int(Feedback.UNLABELLED)
 
 
 def test_hand_computed_value_k1() -> None:
@@ -73,15 +80,17 @@ def test_reduction_is_sum_over_target_tokens() -> None:
     assert out.mean().item() == pytest.approx(out.loss.sum().item() / 6, rel=1e-6)
 
 
-@pytest.mark.parametrize("contrast_positives", [False, True])
-def test_gradcheck_float64(contrast_positives: bool) -> None:
+@pytest.mark.parametrize(
+    "options", [{}, {"contrast_positives": True}, {"ce_on_positives": False, "contrast_positives": True}]
+)
+def test_gradcheck_float64(options: dict) -> None:
     logits = torch.randn(7, 9, dtype=torch.float64, requires_grad=True)
     targets = torch.tensor([0, 3, 8, -100, 5, 2, 2])
     feedback = torch.tensor([NEG, POS, NEG, NEG, UNL, NEG, POS])
 
     def total(x: torch.Tensor) -> torch.Tensor:
         # k = 1: the sampled token is the runner-up, deterministic under the finite-difference perturbations
-        return cringe_loss(x, targets, feedback, k=1, contrast_positives=contrast_positives).loss
+        return cringe_loss(x, targets, feedback, k=1, **options).loss
 
     assert torch.autograd.gradcheck(total, (logits,))
 
@@ -168,11 +177,14 @@ def test_module_matches_function() -> None:
     logits = torch.randn(30, 25)
     targets = torch.randint(25, (30,))
     feedback = torch.tensor([NEG, POS, UNL] * 10)
-    module = CringeLoss(alpha=0.5, k=4, detach_positive=True)
+    options = dict(alpha=0.5, k=4, detach_positive=True, contrast_positives=True, ce_on_positives=False)
+    module = CringeLoss(**options)
     a = module(logits, targets, feedback, generator=torch.Generator().manual_seed(0))
-    b = cringe_loss(logits, targets, feedback, alpha=0.5, k=4, generator=torch.Generator().manual_seed(0))
+    b = cringe_loss(logits, targets, feedback, **options, generator=torch.Generator().manual_seed(0))
     torch.testing.assert_close(a.loss, b.loss)
-    assert "alpha=0.5" in repr(module)
+    assert torch.equal(a.sampled, b.sampled)
+    assert (a.ce[feedback == POS] == 0).all() and (a.cr[feedback == POS] > 0).all()  # the options reached the loss
+    assert "alpha=0.5" in repr(module) and "ce_on_positives=False" in repr(module)
 
 
 def test_bad_arguments_raise_clear_errors() -> None:
@@ -187,7 +199,10 @@ def test_bad_arguments_raise_clear_errors() -> None:
 
 
 def test_import_does_not_import_parlai() -> None:
-    code = "import sys, cringe_agent.loss, cringe_agent; assert 'parlai' not in sys.modules, 'parlai imported'"
+    code = (
+        "import sys, cringe_agent.loss, cringe_agent.labels, cringe_agent.settings, cringe_agent; "
+        "assert 'parlai' not in sys.modules, 'parlai imported'"
+    )
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
@@ -198,3 +213,88 @@ def test_nll_is_cross_entropy_on_every_target_token() -> None:
     out = cringe_loss(logits, targets, feedback)
     expected = F.cross_entropy(logits, targets, reduction="none", ignore_index=-100)
     torch.testing.assert_close(out.nll, expected)
+
+
+def test_defaults_come_from_settings() -> None:
+    """The paper's values, kept in cringe_agent.settings only; the function and the module take them from there."""
+    assert DEFAULTS == CringeSettings(
+        alpha=1.0, k=5, detach_positive=False, contrast_positives=False, ce_on_positives=True
+    )
+    params = inspect.signature(cringe_loss).parameters
+    module = CringeLoss()
+    for field in dataclasses.fields(CringeSettings):
+        assert params[field.name].default == getattr(DEFAULTS, field.name), field.name
+        assert getattr(module, field.name) == getattr(DEFAULTS, field.name), field.name
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        DEFAULTS.k = 1  # type: ignore[misc]
+
+
+def test_settings_module_is_pure_python() -> None:
+    """settings.py imports neither torch nor ParlAI (a loop config imports it), and documents every field."""
+    tree = ast.parse(Path(cringe_agent.settings.__file__).read_text())
+    imported = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
+    imported |= {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+    assert imported == {"__future__", "dataclasses"}
+    body = next(n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == "CringeSettings").body
+    documented = {
+        stmt.target.id
+        for stmt, after in zip(body, body[1:])
+        if isinstance(stmt, ast.AnnAssign) and isinstance(after, ast.Expr) and isinstance(after.value, ast.Constant)
+    }
+    assert documented == {field.name for field in dataclasses.fields(CringeSettings)}
+
+
+def test_ce_on_positives_false_trains_only_unlabelled_with_ce() -> None:
+    logits = torch.randn(9, 12, requires_grad=True)
+    targets = torch.tensor([1, 2, 3, 4, 5, -100, 7, 8, 9])
+    feedback = torch.tensor([POS, UNL, NEG, POS, UNL, POS, NEG, UNL, POS])
+    out = cringe_loss(logits, targets, feedback, ce_on_positives=False)
+    valid = targets != -100
+    unlabelled, positive = valid & (feedback == UNL), valid & (feedback == POS)
+    expected_ce = F.cross_entropy(logits, targets, reduction="none", ignore_index=-100) * unlabelled
+    torch.testing.assert_close(out.ce, expected_ce)
+    assert (out.loss[positive] == 0).all()
+    assert torch.equal(out.ce_mask, unlabelled)
+    # Labelled positives still count in the reduction's token count: 8 valid tokens.
+    assert out.num_tokens.item() == 8
+    assert out.mean().item() == pytest.approx(out.loss.sum().item() / 8, rel=1e-6)
+    out.mean().backward()
+    assert (logits.grad[positive] == 0).all() and (logits.grad[unlabelled].abs().sum(-1) > 0).all()
+    # The default trains labelled positives with CE as before.
+    default = cringe_loss(logits.detach(), targets, feedback)
+    detached = logits.detach()
+    expected_pos = F.cross_entropy(detached[positive], targets[positive], reduction="none")
+    torch.testing.assert_close(default.ce[positive], expected_pos)
+    assert torch.equal(default.ce_mask, valid & (feedback != NEG))
+
+
+def test_contrast_positives_applies_to_labelled_positives_only() -> None:
+    logits = torch.randn(30, 15)
+    targets = torch.randint(15, (30,))
+    feedback = torch.tensor([POS, UNL, NEG] * 10)
+    out = cringe_loss(logits, targets, feedback, k=3, contrast_positives=True)
+    unl, pos = feedback == UNL, feedback == POS
+    assert (out.cr[unl] == 0).all() and (out.sampled[unl] == -1).all()
+    torch.testing.assert_close(out.loss[unl], F.cross_entropy(logits[unl], targets[unl], reduction="none"))
+    assert (out.cr[pos] > 0).all() and (out.sampled[pos] != targets[pos]).all() and (out.sampled[pos] >= 0).all()
+    rows = pos.nonzero().squeeze(-1)
+    s_gold, s_sampled = logits[rows, targets[pos]], logits[rows, out.sampled[pos]]
+    torch.testing.assert_close(out.cr[pos], F.softplus(s_sampled - s_gold))
+
+
+def test_detach_positive_detaches_sampled_token_on_contrasted_positives() -> None:
+    """Positive token 2 (gold, s+) against the runner-up 1 (sampled, s-): detached, token 1 gets no gradient."""
+    grads = {}
+    for detach in (False, True):
+        logits = torch.tensor([[0.5, 2.0, 1.5, -1.0]], requires_grad=True)
+        out = cringe_loss(
+            logits, torch.tensor([2]), torch.tensor([POS]), k=1, contrast_positives=True, detach_positive=detach
+        )
+        assert out.sampled.item() == 1
+        out.cr.sum().backward()
+        grads[detach] = logits.grad[0].clone()
+    assert grads[False][1] > 0  # without detach, gradient descent lowers the sampled alternative
+    assert grads[True][1] == 0
+    expected_gold = -torch.sigmoid(torch.tensor(2.0 - 1.5))  # d softplus(s- - s+) / d s+
+    torch.testing.assert_close(grads[True][2], expected_gold)
+    torch.testing.assert_close(grads[False][2], expected_gold)

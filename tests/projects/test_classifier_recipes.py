@@ -60,6 +60,7 @@ def safety_classifier(workdir: Path) -> tuple[Path, list[list[str]], dict]:
     return model, commands, test
 
 
+@pytest.mark.integration
 def test_safety_recipe_trains_a_pos_neg_classifier(safety_classifier):
     model, commands, test = safety_classifier
     assert len(commands) == 1 and commands[0][:3] == ["train_model", "-o", str(RECIPES / "safety_classifier.opt")]
@@ -67,9 +68,10 @@ def test_safety_recipe_trains_a_pos_neg_classifier(safety_classifier):
     assert saved["model"] == "transformer/classifier" and saved["classes"] == ["pos", "neg"]
     assert saved["n_layers"] == 1  # the command-line overrides won over the recipe's sizes
     assert int(test["exs"]) == 3 + 2 + 2 + 2 + 2  # every test example of the five teachers, pos and neg streams
-    assert 0.0 <= float(test["accuracy"]) <= 1.0
+    assert {"accuracy", "class_pos_recall", "class_neg_recall"} <= set(test)  # ParlAI's classifier metrics
 
 
+@pytest.mark.integration
 def test_contradiction_recipe_trains_a_pos_neg_classifier(workdir):
     model = workdir / "contradiction" / "model"
     script = RECIPES / "train_contradiction_classifier.sh"
@@ -82,6 +84,7 @@ def test_contradiction_recipe_trains_a_pos_neg_classifier(workdir):
     assert {"class_pos_recall", "class_neg_recall"} <= set(test)
 
 
+@pytest.mark.integration
 def test_scoring_recipe_judges_each_generated_reply(workdir, safety_classifier):
     generator = workdir / "generator" / "model"
     TrainModel.main(
@@ -119,7 +122,6 @@ def test_scoring_recipe_judges_each_generated_reply(workdir, safety_classifier):
     assert all(log["dialog"][0][1]["text"] for log in logs)  # the generator did generate
     report = json.loads((out / "classifier_report.json").read_text())["report"]
     assert report["exs"] == 3
-    assert 0.0 <= report["accuracy"] <= 1.0
     assert report["accuracy"] == pytest.approx(report["class_pos_recall"])  # every label is pos: share judged pos
 
 

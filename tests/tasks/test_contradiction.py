@@ -65,12 +65,16 @@ def test_consistent_last_turn_is_positive_with_its_context(datapath):
 
 @pytest.mark.parametrize(
     ("test_type", "reply", "label"),
-    [("human-bot", "I have never owned a dog.", "neg"), ("a2t", "Green, mostly.", "pos"), ("rct", None, "neg")],
+    [
+        ("human-bot", "I have never owned a dog.", "neg"),
+        ("a2t", "Green, mostly.", "pos"),
+        ("rct", "I do not have a driving licence.", "neg"),
+    ],
 )
 def test_test_types_read_their_own_file(datapath, test_type, reply, label):
     examples, _ = load(f"{T}:test_type={test_type}", "test", datapath)
     assert len(examples) == 1 and examples[0]["classifier_label"] == label
-    assert reply is None or examples[0]["labels"] == [reply]
+    assert examples[0]["labels"] == [reply]
 
 
 def test_unknown_test_type_is_refused(datapath):
@@ -102,6 +106,7 @@ def test_display_data(datapath, capsys, parlai_log, task):
     assert "[labels]: I don't have any pets, actually." in out and "[classifier_label]: neg" in out
 
 
+@pytest.mark.integration
 def test_cringe_agent_trains_on_decode(datapath, tmp_path):
     valid, test = train_cringe_steps(T, datapath, str(tmp_path / "model"), batchsize=2)
     assert int(valid["exs"]) == 2 and int(test["exs"]) == 2

@@ -108,6 +108,7 @@ def test_display_data(datapath, capsys, parlai_log):
     assert "[feedback_text]: Dracula was written by Bram Stoker in 1897." in out
 
 
+@pytest.mark.integration
 def test_cringe_agent_trains_on_fits(datapath, tmp_path):
     valid, test = train_cringe_steps(T, datapath, str(tmp_path / "model"), batchsize=2)
     assert int(valid["exs"]) == 2 and int(test["exs"]) == 2

@@ -15,15 +15,13 @@ from pathlib import Path
 import parlai.core.build_data as build_data
 import pytest
 import requests
-from tiny_models import train_tiny_classifier
+from tiny_models import NEG_TEXTS, POS_TEXTS, copy_model
 
 from cringe_agent.classifiers import build_classifier
 from zoo import CLASSIFIERS, ZooModelMissingError, resolve
 from zoo.cringe.build import CLASSIFIER_FILES, PARLAI_MODELS_URL
 
 README = Path(__file__).resolve().parents[2] / "zoo" / "README.md"
-POS_TEXTS = ["what a lovely day", "thank you so much", "i like this song", "have a nice trip", "you are very kind"]
-NEG_TEXTS = ["you are an idiot", "shut up you fool", "i hate you idiot", "go away you moron", "you stupid fool"]
 
 
 @pytest.fixture
@@ -161,11 +159,15 @@ def test_readme_lists_every_classifier():
         assert re.search(rf"^\| `{name}` \| `{re.escape(entry.parlai_path)}` \|", text, re.M), name
 
 
-def test_placed_model_resolves_without_download_and_scores(tmp_path, offline):
-    """A tiny transformer/classifier placed at the BAD model's folder with its marker is found and used."""
+@pytest.mark.integration
+def test_placed_model_resolves_without_download_and_scores(tmp_path, offline, tiny_classifier):
+    """A tiny transformer/classifier placed at the BAD model's folder with its marker is found and used.
+
+    The placed files are a copy of the session's shared tiny classifier (its .opt rewritten to name the copy)."""
     datapath = tmp_path / "dp"
     entry = CLASSIFIERS["safety_bad_multi_turn"]
-    train_tiny_classifier(POS_TEXTS, NEG_TEXTS, tmp_path, entry.model_file(str(datapath)), str(tmp_path / "train_dp"))
+    copy_model(tiny_classifier, entry.model_file(str(datapath)))
+    assert sorted(p.name for p in Path(entry.model_dir(str(datapath))).iterdir()) == sorted(entry.files)
     Path(entry.marker(str(datapath))).write_text("placed by hand\nv1\n", encoding="utf-8")
 
     resolved = resolve("zoo:cringe/safety_bad_multi_turn", str(datapath))

@@ -6,6 +6,10 @@ Data: ParlAI-format text files (``-t fromfile:parlaiformat``, which keeps every 
 ordinary, trained word. Trained with alpha = 1 the model must give the negative labels a clearly lower
 log-probability than the same run with alpha = 0 (negatives get no loss), while the perplexity of the positive
 labels stays within 10%.
+
+Also: the ``--cringe-*`` flags take their defaults from ``cringe_agent.settings.DEFAULTS`` and reach the loss, and
+ParlAI's ``ppl`` covers positive and unlabelled label tokens only (``ppl_all`` all of them), checked on a few training
+steps of a small task whose valid and test sets mix positive, negative and unlabelled examples.
 """
 
 from __future__ import annotations
@@ -21,9 +25,14 @@ import torch
 
 pytest.importorskip("parlai")
 
+from parlai.core.agents import create_agent  # noqa: E402
+from parlai.core.params import ParlaiParser  # noqa: E402
 from parlai.scripts.display_data import DisplayData  # noqa: E402
 from parlai.scripts.eval_model import EvalModel  # noqa: E402
 from parlai.scripts.train_model import TrainModel  # noqa: E402
+from tiny_models import TINY, train_cringe_steps  # noqa: E402
+
+from cringe_agent.settings import DEFAULTS  # noqa: E402
 
 AGENT = "cringe_agent.agents.transformer:CringeTransformerGeneratorAgent"
 THINGS = ["cats", "dogs", "rain", "music", "books", "tea", "snow", "trains", "maps", "bread", "boats", "jazz"]
@@ -137,3 +146,54 @@ def test_model_file_works_with_interactive_and_display(runs: dict, monkeypatch, 
         display_add_fields="classifier_label",
     )
     assert "classifier_label" in capsys.readouterr().out
+
+
+FLAGS = {  # flag -> (option, value different from the default)
+    "--cringe-alpha": ("cringe_alpha", 0.25),
+    "--cringe-k": ("cringe_k", 2),
+    "--cringe-detach-positive": ("cringe_detach_positive", True),
+    "--cringe-contrast-positives": ("cringe_contrast_positives", True),
+    "--cringe-ce-on-positives": ("cringe_ce_on_positives", False),
+}
+
+
+def _parse(args: list[str]) -> dict:
+    tiny = [f"--{key.replace('_', '-')}={value}" for key, value in TINY.items()]
+    return ParlaiParser(True, True).parse_args(["-m", AGENT, *tiny, *args])
+
+
+def test_flags_default_to_settings_and_reach_the_loss() -> None:
+    defaults = _parse([])
+    for option, _ in FLAGS.values():
+        assert defaults[option] == getattr(DEFAULTS, option.removeprefix("cringe_")), option
+    opt = _parse([f"{flag}={value}" for flag, (_, value) in FLAGS.items()])
+    loss = create_agent(opt, requireModelExists=False).cringe
+    for option, value in FLAGS.values():
+        assert getattr(loss, option.removeprefix("cringe_")) == value, option
+
+
+def _write_mixed_task(folder: Path) -> Path:
+    """Every split holds positive, negative and unlabelled examples."""
+    rows = []
+    for thing in THINGS[:6]:
+        rows.append(_line(f"tell me about {thing}", f"lovely {thing} indeed", "pos"))
+        rows.append(_line(f"tell me about {thing}", f"awful {thing} honestly", "neg"))
+        rows.append(f"text:what about {thing}\tlabels:{thing} are fine\tepisode_done:True\n")
+    for split in ["train", "valid", "test"]:
+        (folder / f"task_{split}.txt").write_text("".join(rows))
+    return folder / "task"
+
+
+def test_ppl_covers_positive_and_unlabelled_tokens_only(tmp_path: Path) -> None:
+    base = _write_mixed_task(tmp_path)
+    task = f"fromfile:parlaiformat:fromfile_datapath={base}:fromfile_datatype_extension=true"
+    reports = train_cringe_steps(task, str(tmp_path / "data"), str(tmp_path / "model"), batchsize=4)
+    for report in reports:
+        values = {key: _value(report[key]) for key in ["ppl", "ppl_pos", "ppl_neg", "ppl_all"]}
+        pos, neg = _value(report["pos_tokens"]), _value(report["neg_tokens"])
+        assert pos > 0 and neg > 0, report
+        assert values["ppl"] == pytest.approx(values["ppl_pos"], rel=1e-9), values
+        assert abs(values["ppl_all"] - values["ppl"]) > 1e-3, values
+        # ppl_all is the perplexity over every label token: the token-weighted mean of the log-perplexities.
+        log_all = (pos * math.log(values["ppl_pos"]) + neg * math.log(values["ppl_neg"])) / (pos + neg)
+        assert math.log(values["ppl_all"]) == pytest.approx(log_all, rel=1e-6), values

@@ -1,0 +1,101 @@
+"""The loop's training step: one ``parlai train_model`` call per round, and the round's decoding saved in its model.
+
+Round 0 trains ParlAI's ``transformer/generator`` by maximum likelihood (the baseline). Round r >= 1 fine-tunes
+round r-1's model with the CRINGE agent on the task, plus (r >= 2) the selected generations of rounds 2..r injected
+by the ``cringe_generations`` mutator, read as they are (they were selected by the loop).
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from cringe_agent.jsonl import write_json_atomic
+
+AGENT = "cringe_agent.agents.transformer:CringeTransformerGeneratorAgent"
+BASELINE_AGENT = "transformer/generator"
+
+
+def train_round(
+    *,
+    task: str,
+    task_opts: dict[str, Any],
+    model_opts: dict[str, Any],
+    model_file: str,
+    datapath: str,
+    steps: int,
+    seed: int,
+    init_model: str | None = None,
+    cringe: dict[str, Any] | None = None,
+    selections: Sequence[str] = (),
+    generations_rate: float = 0.05,
+) -> dict[str, Any]:
+    """Train one round's model with ParlAI and return ``{"seconds", "valid", "steps"}``.
+
+    Args:
+        task: ParlAI task string.
+        task_opts: Extra options of the task.
+        model_opts: ParlAI model options shared by every round.
+        model_file: Where the model is saved (ParlAI resumes from ``model_file.checkpoint`` when one exists).
+        datapath: ParlAI's data folder.
+        steps: Training steps (batches).
+        seed: Seed of Python's and torch's random generators.
+        init_model: Fine-tune from this model file (its dictionary too); None trains from scratch.
+        cringe: ``cringe_*`` agent options (``{"cringe_alpha": 1.0, ...}``); None trains the MLE baseline.
+        selections: Selected generations files to inject (already selected: read as they are).
+        generations_rate: Injected generations per task episode.
+    """
+    from parlai.scripts.train_model import TrainModel
+
+    kwargs: dict[str, Any] = {**model_opts, **task_opts}
+    kwargs.update(
+        task=task,
+        model_file=model_file,
+        datapath=datapath,
+        max_train_steps=steps,
+        validation_every_n_secs=-1,
+        validation_every_n_epochs=-1,
+        validation_max_exs=200,
+        short_final_eval=True,
+        skip_generation=True,
+        save_every_n_secs=60,
+        log_every_n_secs=30,
+    )
+    if init_model:
+        kwargs.update(init_model=init_model, dict_file=f"{init_model}.dict")
+    if cringe is None:
+        kwargs["model"] = BASELINE_AGENT
+    else:
+        kwargs.update(model=AGENT, **cringe)
+    if selections:
+        kwargs.update(
+            mutators="cringe_generations",
+            cringe_generations=",".join(selections),
+            cringe_generations_select=False,  # the loop selected them already
+            cringe_generations_rate=generations_rate,
+            cringe_generations_seed=seed,
+        )
+    random.seed(seed)
+    torch.manual_seed(seed)
+    start = time.time()
+    valid, _test = TrainModel.main(**kwargs)
+    report = {k: (v.value() if hasattr(v, "value") else v) for k, v in valid.items()}
+    return {"seconds": time.time() - start, "valid": report, "steps": steps}
+
+
+def save_decoding(model_file: str | Path, decoding: dict[str, Any]) -> None:
+    """Write the loop's decoding options into a model's ``.opt`` file, so the file decodes as it was evaluated.
+
+    ``parlai interactive -mf MODEL`` and ``parlai eval_model`` then sample as the loop did (flags given on their
+    command line still win).
+    """
+    path = Path(f"{model_file}.opt")
+    opt = json.loads(path.read_text(encoding="utf-8"))
+    opt.update(decoding)
+    write_json_atomic(path, opt)
