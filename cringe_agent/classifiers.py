@@ -18,6 +18,8 @@ spec                judge
                     independent of the labeller, which catches a model that swaps one negative word for another.
 ``f1``              FITS-style: 1.0 when the unigram F1 of the text against its gold is 0, else 0.0.
 ``parlai:PATH``     a ParlAI ``transformer/classifier`` model file; P(class ``neg`` or ``__notok__``).
+``parlai+context:PATH``  the same, fed the context and the reply (``context\nreply``): for judges trained with
+                    ``--cringe-classifier-input context_reply`` (contradiction: DECODE).
                     ``PATH`` may be ``zoo:cringe/<name>`` or a ParlAI ``zoo:`` path (see ``zoo/README.md``).
 ``module:function`` any importable callable with the signature above.
 ==================  ===================================================================================
@@ -28,6 +30,7 @@ from __future__ import annotations
 import importlib
 import logging
 import math
+import os
 import re
 import sys
 from collections.abc import Callable, Iterator, Sequence
@@ -43,7 +46,7 @@ logger = logging.getLogger(__name__)
 PROGRESS_MIN_TEXTS = 2000
 #: Class names read as "negative" in a ParlAI classifier, in order of preference.
 PARLAI_NEG_CLASSES = ("neg", "__notok__")
-VALID_SPECS = ("profanity", "lexicon", "vader", "f1", "parlai:PATH", "module:function")
+VALID_SPECS = ("profanity", "lexicon", "vader", "f1", "parlai:PATH", "parlai+context:PATH", "module:function")
 
 
 class Classifier(Protocol):
@@ -69,6 +72,10 @@ def _check_aligned(name: str, texts: Sequence[str], other: Sequence[str] | None,
         raise ValueError(f"classifier {name!r}: got {len(texts)} texts but {len(other)} {what}")
 
 
+class ClassifierError(ValueError):
+    """A classifier failed or returned something other than one probability per text; the message names it."""
+
+
 class _Checked:
     """Wrap a raw classifier: check the inputs align and every output is a probability."""
 
@@ -87,12 +94,19 @@ class _Checked:
                 raise TypeError(f"classifier {self.name!r}: text {i} is {type(text).__name__}, not str")
         if not texts:
             return []
-        probs = [float(p) for p in self.fn(texts, contexts=contexts, golds=golds)]
+        try:
+            probs = [float(p) for p in self.fn(texts, contexts=contexts, golds=golds)]
+        except ClassifierError:
+            raise
+        except Exception as err:  # a user's classifier may fail in any way; name it, keep the cause
+            raise ClassifierError(
+                f"classifier {self.name!r} failed on {len(texts)} texts: {type(err).__name__}: {err}"
+            ) from err
         if len(probs) != len(texts):
-            raise ValueError(f"classifier {self.name!r} returned {len(probs)} scores for {len(texts)} texts")
+            raise ClassifierError(f"classifier {self.name!r} returned {len(probs)} scores for {len(texts)} texts")
         for i, p in enumerate(probs):
             if not (math.isfinite(p) and 0.0 <= p <= 1.0):
-                raise ValueError(f"classifier {self.name!r} returned {p!r} for text {i}; expected P in [0, 1]")
+                raise ClassifierError(f"classifier {self.name!r} returned {p!r} for text {i}; expected P in [0, 1]")
         return probs
 
     def __repr__(self) -> str:
@@ -169,13 +183,15 @@ def _f1(texts: Sequence[str], *, golds: Sequence[str] | None = None, **_: Any) -
 class ParlAIClassifier:
     """A ParlAI ``transformer/classifier`` (any ``TorchClassifierAgent``) model file, scored in batches.
 
-    The model sees each text alone (as ParlAI's single-turn safety classifiers do), loaded lazily on the first
-    call. ``print_scores`` makes the agent return the softmax of every class in the reply field ``probs``.
+    The model sees each text alone (as ParlAI's single-turn safety classifiers do), or with ``with_context`` the
+    context and the text joined by a newline (as the teachers' ``context_reply`` classifier input); it is loaded
+    lazily on the first call. ``print_scores`` makes the agent return the softmax of every class in ``probs``.
     """
 
-    def __init__(self, model_file: str, batch_size: int = 64) -> None:
+    def __init__(self, model_file: str, batch_size: int = 64, with_context: bool = False) -> None:
         self.model_file = model_file
         self.batch_size = batch_size
+        self.with_context = with_context
         self._agent: Any = None
         self._neg_index = -1
 
@@ -200,7 +216,11 @@ class ParlAIClassifier:
         self._agent = agent
         self._clones = [agent.clone() for _ in range(self.batch_size)]
 
-    def __call__(self, texts: Sequence[str], **_: Any) -> list[float]:
+    def __call__(self, texts: Sequence[str], *, contexts: Sequence[str] | None = None, **_: Any) -> list[float]:
+        if self.with_context:
+            if contexts is None:
+                raise ValueError(f"classifier parlai+context:{self.model_file} needs the context of each text")
+            texts = [f"{c}\n{t}" if c else t for c, t in zip(contexts, texts, strict=True)]
         if self._agent is None:
             self._load()
         out: list[float] = []
@@ -266,17 +286,20 @@ def build_classifier(spec: str, resolve_path: Callable[[str], str] | None = None
         return _Checked(spec, _vader)
     if spec == "f1":
         return _Checked(spec, _f1)
-    if spec.startswith("parlai:"):
-        path = spec[len("parlai:") :]
+    if spec.startswith(("parlai:", "parlai+context:")):
+        prefix, _, path = spec.partition(":")
         if not path:
-            raise ValueError("classifier spec 'parlai:PATH' needs a model file path after 'parlai:'")
+            raise ValueError(f"classifier spec '{prefix}:PATH' needs a model file path after '{prefix}:'")
         if resolve_path is None and path.startswith("zoo:"):
             resolve_path = installed_path_resolver()
             if resolve_path is None:
                 raise ValueError(
                     f"classifier spec {spec!r}: no resolver of zoo: paths is installed ({PATH_RESOLVERS})"
                 )
-        return _Checked(spec, ParlAIClassifier(resolve_path(path) if resolve_path else path))
+        model_file = resolve_path(path) if resolve_path else path
+        if not os.path.isfile(f"{model_file}.opt"):
+            raise ValueError(f"classifier spec {spec!r}: no ParlAI model at {model_file} (its .opt file is missing)")
+        return _Checked(spec, ParlAIClassifier(model_file, with_context=prefix == "parlai+context"))
     module_name, sep, attr = spec.partition(":")
     if sep and module_name and attr:
         return _Checked(spec, _import_callable(spec))

@@ -8,6 +8,8 @@ naming the ParlAI lines it mends:
 - :mod:`~cringe_agent.compat.pkg_resources`: ``import parlai`` needs ``pkg_resources``, which setuptools>=81 no
   longer ships; a stand-in goes into ``sys.modules`` before anything of ParlAI is imported.
 - :mod:`~cringe_agent.compat.distributed`: ``multiprocessing_train`` without CUDA (CPU workers over ``gloo``).
+- :mod:`~cringe_agent.compat.bytelevel_decode`: a sampled reply of a byte-level BPE model whose first token has no
+  leading space fails an assertion in ParlAI's ``BPEHelper.decode``.
 
 :mod:`~cringe_agent.compat._hooks` holds the machinery: ParlAI modules are fixed when they load (an import hook on
 ``sys.meta_path``) or at once when they are already loaded. So importing this package imports no ParlAI code and
@@ -17,7 +19,7 @@ stays cheap. Modules that need the fixes import it first (``from cringe_agent im
 
 from __future__ import annotations
 
-from cringe_agent.compat import _hooks, distributed, lr_scheduler, pkg_resources
+from cringe_agent.compat import _hooks, bytelevel_decode, distributed, lr_scheduler, pkg_resources
 from cringe_agent.compat.distributed import multiprocess_train
 
 __all__ = ["apply", "multiprocess_train"]
@@ -26,7 +28,7 @@ __all__ = ["apply", "multiprocess_train"]
 def apply() -> None:
     """Apply every fix; harmless to call again."""
     pkg_resources.install_stand_in()
-    _hooks.fix_on_import({**lr_scheduler.FIXES, **distributed.FIXES})
+    _hooks.fix_on_import({**lr_scheduler.FIXES, **distributed.FIXES, **bytelevel_decode.FIXES})
 
 
 apply()

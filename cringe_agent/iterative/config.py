@@ -7,12 +7,11 @@ because rounds trained under other settings would silently mix into the new run'
 from __future__ import annotations
 
 import dataclasses
-import json
-from dataclasses import dataclass, field
+import math
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from cringe_agent.jsonl import write_json_atomic
 from cringe_agent.settings import DEFAULTS as CRINGE
 
 #: The model of the embedded default: small enough for a 20-minute CPU run (see README, "The main job").
@@ -63,6 +62,12 @@ class LoopConfig:
     rounds: int = _opt(2, "CRINGE rounds after the baseline: 1 = single iteration, r >= 2 iterates")
     init_model: str | None = _opt(None, "start from this model file instead of training the MLE baseline")
     model: dict[str, Any] = _opt(DEFAULT_MODEL, "ParlAI model options shared by every round")
+    tokenizer: str = _opt(
+        "parlai",
+        "parlai: the dictionary the model options describe; bytelevelbpe: train a byte-level BPE on the task first",
+        choices=("parlai", "bytelevelbpe"),
+    )
+    tokenizer_vocab: int = _opt(8000, "vocabulary size of the byte-level BPE (with --tokenizer bytelevelbpe)")
     baseline_steps: int = _opt(500, "training steps (batches) of the MLE baseline")
     round_steps: int = _opt(220, "training steps of each CRINGE round (fine-tuned from the previous round)")
     round_lr: float = _opt(1e-3, "learning rate of the CRINGE rounds")
@@ -96,26 +101,65 @@ class LoopConfig:
         return dataclasses.asdict(self)
 
 
-def check_run_dir(run_dir: Path, config: LoopConfig) -> None:
-    """Create ``run_dir`` with ``config.json``, or check that an existing one was made with the same settings.
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_real(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def validate(cfg: LoopConfig) -> None:
+    """Check every setting before any work or write; one ValueError lists every problem.
 
     Raises:
-        ValueError: The run directory holds a run of a different configuration; the message lists the differences.
+        ValueError: A value out of range, of the wrong type, not finite, or a path that does not exist.
     """
-    run_dir.mkdir(parents=True, exist_ok=True)
-    path = run_dir / "config.json"
-    wanted = json.loads(json.dumps(config.to_dict()))  # normalise tuples etc. as JSON would
-    if not path.exists():
-        write_json_atomic(path, wanted)
-        return
-    saved = json.loads(path.read_text())
-    diffs = [
-        f"{key}: run has {saved.get(key)!r}, asked {wanted.get(key)!r}"
-        for key in sorted(set(saved) | set(wanted))
-        if saved.get(key) != wanted.get(key)
-    ]
-    if diffs:
-        raise ValueError(
-            f"{run_dir} holds a run with a different configuration ({path}); resume it with the same settings, or "
-            "use a new --run-dir. Differences:\n  " + "\n  ".join(diffs)
-        )
+    problems: list[str] = []
+    flag = {f.name: "--" + f.name.replace("_", "-") for f in fields(LoopConfig)}
+    minimum = {
+        "rounds": 0,
+        "baseline_steps": 1,
+        "round_steps": 1,
+        "k": 1,
+        "prompts": 1,
+        "eval_provocative": 1,
+        "eval_random": 1,
+        "ppl_examples": 1,
+        "tokenizer_vocab": 260,
+        "max_pos_copies": 0,
+        "seed": 0,
+    }
+    for name, low in minimum.items():
+        value = getattr(cfg, name)
+        if not _is_int(value) or value < low:
+            problems.append(f"{flag[name]} must be an integer >= {low}, got {value!r}")
+    reals = {
+        "alpha": (0.0, None, "a finite number >= 0"),
+        "round_lr": (0.0, None, "a finite number > 0"),
+        "threshold": (0.0, 1.0, "a finite number in [0, 1)"),
+        "generations_rate": (0.0, None, "a finite number >= 0"),
+    }
+    for name, (low, high, what) in reals.items():
+        value = getattr(cfg, name)
+        bad = not _is_real(value) or value < low or (high is not None and value >= high)
+        if bad or (name == "round_lr" and value == 0):
+            problems.append(f"{flag[name]} must be {what}, got {value!r}")
+    for f in fields(LoopConfig):
+        choices = f.metadata.get("choices")
+        if choices and getattr(cfg, f.name) not in choices:
+            problems.append(f"{flag[f.name]} must be one of {', '.join(choices)}, got {getattr(cfg, f.name)!r}")
+        if isinstance(f.default, bool) and not isinstance(getattr(cfg, f.name), bool):
+            problems.append(f"{flag[f.name]} must be true or false, got {getattr(cfg, f.name)!r}")
+    for name in ("task_opts", "model", "decoding"):
+        if not isinstance(getattr(cfg, name), dict):
+            problems.append(f"{name} must be a mapping of options, got {type(getattr(cfg, name)).__name__}")
+    for name in ("task", "classifier", "judge"):
+        if not isinstance(getattr(cfg, name), str) or not getattr(cfg, name).strip():
+            problems.append(f"{flag[name]} must be a non-empty string, got {getattr(cfg, name)!r}")
+    if cfg.init_model and not cfg.init_model.startswith("zoo:") and not Path(f"{cfg.init_model}.opt").is_file():
+        problems.append(f"--init-model {cfg.init_model}: no ParlAI model there (its .opt file is missing)")
+    if cfg.datapath and not Path(cfg.datapath).is_dir():
+        problems.append(f"--datapath {cfg.datapath}: not a directory")
+    if problems:
+        raise ValueError("invalid settings (nothing was run or written):\n  " + "\n  ".join(problems))

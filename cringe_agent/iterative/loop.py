@@ -29,20 +29,22 @@ ParlAI's checkpoint) and never redoes a finished step.
 
 from __future__ import annotations
 
-import json
 import logging
+import os
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from cringe_agent.classifiers import Classifier, build_classifier
-from cringe_agent.iterative.config import LoopConfig, check_run_dir
+from cringe_agent.iterative.config import LoopConfig, validate
 from cringe_agent.iterative.contexts import KINDS, ContextSource, context_source
 from cringe_agent.iterative.evaluate import positive_perplexity, score_replies, summarize
 from cringe_agent.iterative.generate import generate
 from cringe_agent.iterative.label import label_replies
 from cringe_agent.iterative.report import write_report
+from cringe_agent.iterative.rundir import Manifest, RunLock, check_run_dir, read_json, remove_unfinished_writes
+from cringe_agent.iterative.tokenizer import bytelevel_opts, train_bytelevel_bpe
 from cringe_agent.iterative.train import save_decoding, train_round
 from cringe_agent.jsonl import read_jsonl, write_json_atomic, write_jsonl_atomic
 from cringe_agent.labels import NEG, POS
@@ -50,6 +52,8 @@ from cringe_agent.selection import select_generations
 
 logger = logging.getLogger(__name__)
 EVAL_SETS = KINDS
+#: Keys of a round's metrics that the report reads.
+METRIC_KEYS = ("round", "method", "model_file", "flagged_rate", "f1", "ppl_pos", "sets", "seconds")
 #: Greedy decoding: the collapse checks are reported under it too (ParlAI's default for a model file without one).
 GREEDY = {"inference": "greedy", "beam_size": 1, "beam_block_ngram": -1}
 
@@ -63,7 +67,7 @@ class _NoOptionDump(logging.Filter):
 
 
 def _read(path: Path) -> Any:
-    return read_jsonl(path) if path.suffix == ".jsonl" else json.loads(path.read_text())
+    return read_jsonl(path) if path.suffix == ".jsonl" else read_json(path)
 
 
 def _write(path: Path, value: Any) -> None:
@@ -151,8 +155,18 @@ class Loop:
 
     # -- steps --------------------------------------------------------------------------------------------------
     def train(self, r: int) -> dict[str, Any]:
-        """Train round r's model (the baseline for r = 0), resuming from ParlAI's checkpoint if one exists."""
+        """Train round r's model (the baseline for r = 0) from the round's start.
+
+        A training killed before its report was written restarts from the start of the round (its model files are
+        removed first): with the same seed the result equals an uninterrupted run's, which resuming ParlAI's
+        checkpoint (without its data order and random state) would not give.
+        """
         cfg = self.cfg
+        leftovers = [p for p in self.round_dir(r).iterdir() if p.name == "model" or p.name.startswith("model.")]
+        if leftovers:
+            logger.warning(f"round {r}: an interrupted training left {len(leftovers)} model files; restarting it")
+            for p in leftovers:
+                p.unlink()
         common = dict(
             task=cfg.task,
             task_opts=self._task_opts(),
@@ -161,11 +175,11 @@ class Loop:
             seed=cfg.seed + r,
         )
         if r == 0:
-            report = train_round(**common, model_opts=cfg.model, steps=cfg.baseline_steps)
+            report = train_round(**common, model_opts=self.model_opts(), steps=cfg.baseline_steps)
         else:
             report = train_round(
                 **common,
-                model_opts={**cfg.model, "learningrate": cfg.round_lr},
+                model_opts={**self.model_opts(), "learningrate": cfg.round_lr},
                 steps=cfg.round_steps,
                 init_model=self.model_file(r - 1),
                 cringe=self.cringe_opts(),
@@ -174,6 +188,21 @@ class Loop:
             )
         save_decoding(self.model_file(r), cfg.decoding)
         return report
+
+    def model_opts(self) -> dict[str, Any]:
+        """The model options of every round: the config's, with the trained byte-level BPE when one is asked for."""
+        opts = dict(self.cfg.model)
+        if self.cfg.tokenizer == "bytelevelbpe":
+            folder = self.run_dir / "tokenizer"
+            opts.update(bytelevel_opts((folder / "vocab.json").resolve(), (folder / "merges.txt").resolve()))
+        return opts
+
+    def train_tokenizer(self) -> dict[str, Any]:
+        """Train the byte-level BPE on the training prompts' contexts and replies (run directory ``tokenizer/``)."""
+        rows = self.prompts.training_prompts(None, seed=self.cfg.seed)
+        texts = [t for row in rows for t in (row["text"], row.get("gold", "")) if t]
+        train_bytelevel_bpe(texts, self.run_dir / "tokenizer", self.cfg.tokenizer_vocab)
+        return {"texts": len(texts), "vocab_size": self.cfg.tokenizer_vocab, "folder": "tokenizer"}
 
     def selections(self, r: int) -> list[str]:
         """The non-empty selection files of rounds 2..r: the generations round r trains on besides the task."""
@@ -240,33 +269,48 @@ class Loop:
         return "CRINGE (single iteration)" if r == 1 else f"CRINGE (iteration {r})"
 
     # -- the loop -----------------------------------------------------------------------------------------------
+    def trained(self, r: int) -> bool:
+        """Whether round r trains (round 0 does not when it starts from ``init_model``)."""
+        return r > 0 or not self.cfg.init_model
+
     def run_round(self, r: int) -> dict[str, Any]:
         """Do every missing step of round r and return its metrics."""
         d = self.round_dir(r)
+        manifest = Manifest(d, self.run_dir)
         timings_path = d / "timings.json"
         seconds: dict[str, float] = _read(timings_path) if timings_path.exists() else {}
 
-        def step(name: str, compute: Callable[[], Any]) -> Any:
+        def step(name: str, compute: Callable[[], Any], inputs: list[Path]) -> Any:
             """Read back the step's file ``d/name`` if an earlier run wrote it, else compute, write and time it."""
             path = d / name
             if path.exists():
                 logger.info(f"done already: {path}")
+                manifest.check(path, inputs)
                 return _read(path)
             start = time.time()
             value = compute()
             _write(path, value)
+            manifest.record(path, inputs)
             seconds[path.stem] = time.time() - start
             write_json_atomic(timings_path, seconds)
             return value
 
+        before = [self.round_dir(r - 1) / "train.json"] if r > 0 and self.trained(r - 1) else []
         if r >= 2:
-            rows = step("generations.jsonl", lambda: self.generations(r))
-            selection = step("selection.jsonl", lambda: self.select(r, rows))
-        if r > 0 or not self.cfg.init_model:
-            step("train.json", lambda: self.train(r))
-        evals = {kind: step(f"eval_{kind}.jsonl", lambda kind=kind: self.evaluate(r, kind)) for kind in EVAL_SETS}
-        greedy = step("eval_random_greedy.jsonl", lambda: self.evaluate(r, "random", GREEDY))
-        ppl = step("ppl.json", lambda: {"ppl_pos": self.ppl_pos(r)})["ppl_pos"]
+            rows = step("generations.jsonl", lambda: self.generations(r), before)
+            selection = step("selection.jsonl", lambda: self.select(r, rows), [d / "generations.jsonl"])
+        if r == 0 and self.trained(0) and self.cfg.tokenizer == "bytelevelbpe":
+            step("tokenizer.json", self.train_tokenizer, [])
+            before = [d / "tokenizer.json"]
+        if self.trained(r):
+            selections = [self.round_dir(i) / "selection.jsonl" for i in range(2, r + 1)]
+            step("train.json", lambda: self.train(r), before + selections)
+        model = [d / "train.json"] if self.trained(r) else []
+        evals = {
+            kind: step(f"eval_{kind}.jsonl", lambda kind=kind: self.evaluate(r, kind), model) for kind in EVAL_SETS
+        }
+        greedy = step("eval_random_greedy.jsonl", lambda: self.evaluate(r, "random", GREEDY), model)
+        ppl = step("ppl.json", lambda: {"ppl_pos": self.ppl_pos(r)}, model)["ppl_pos"]
         sets = {kind: summarize(rows) for kind, rows in evals.items()}
         model_file = Path(self.model_file(r))
         if model_file.is_relative_to(self.run_dir):
@@ -305,20 +349,52 @@ class Loop:
         finally:
             parlai_logger.removeFilter(quiet)
 
+    def _check_classifiers(self) -> None:
+        """Build both classifiers and score one probe text, so that a bad spec fails before any training."""
+        for name, classifier in (("--classifier", self.labeller), ("--judge", self.judge)):
+            try:
+                classifier(["hello there"], contexts=["hi"], golds=["hello"])
+            except Exception as err:
+                raise ValueError(f"{name} cannot score a probe reply: {err}") from err
+
+    def _finished(self) -> bool:
+        return all((self.run_dir / f"round_{r}" / "metrics.json").is_file() for r in range(self.cfg.rounds + 1))
+
     def _run(self) -> dict[str, Any]:
-        check_run_dir(self.run_dir, self.cfg)
-        for stale in self.run_dir.rglob(".*.tmp"):  # a write that a kill interrupted; its step is redone
-            logger.info(f"removing unfinished write {stale}")
-            stale.unlink()
-        _ = self.labeller, self.judge  # an unknown classifier fails here, before any training
-        rounds = []
-        for r in range(self.cfg.rounds + 1):
-            path = self.round_dir(r) / "metrics.json"
-            if path.exists():
-                metrics = _read(path)
-            else:
+        validate(self.cfg)
+        check_run_dir(self.run_dir, self.cfg, create=False)  # refuse a file, a foreign folder, another config
+        if self._finished() and not os.access(self.run_dir, os.W_OK):
+            logger.info(f"{self.run_dir}: a finished run in a read-only directory; reading it back")
+            return {"rounds": [self._read_metrics(r) for r in range(self.cfg.rounds + 1)]}
+        self._check_classifiers()
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        lock = RunLock(self.run_dir)
+        lock.acquire()
+        try:
+            check_run_dir(self.run_dir, self.cfg)
+            remove_unfinished_writes(self.run_dir)
+            rounds = []
+            for r in range(self.cfg.rounds + 1):
+                path = self.round_dir(r) / "metrics.json"
+                if path.exists():
+                    rounds.append(self._read_metrics(r))
+                    continue
                 metrics = self.run_round(r)
                 _write(path, metrics)
-            rounds.append(metrics)
-            write_report(self.run_dir, rounds)
-        return {"rounds": rounds}
+                Manifest(self.round_dir(r), self.run_dir).record(path, [])
+                rounds.append(metrics)
+                write_report(self.run_dir, rounds)  # the report so far, after each new round
+            write_report(self.run_dir, rounds)  # nothing is written when the report already holds these rounds
+            return {"rounds": rounds}
+        finally:
+            lock.release()
+
+    def _read_metrics(self, r: int) -> dict[str, Any]:
+        """Round r's finished metrics, checked against its manifest and for the keys the report reads."""
+        path = self.run_dir / f"round_{r}" / "metrics.json"
+        Manifest(path.parent, self.run_dir).check(path, [])
+        metrics = read_json(path)
+        missing = [k for k in METRIC_KEYS if not isinstance(metrics, dict) or k not in metrics]
+        if missing:
+            raise ValueError(f"{path}: missing {', '.join(missing)} (edited or from another program?)")
+        return metrics

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -103,9 +104,19 @@ def plot(rounds: Sequence[dict[str, Any]], path: Path) -> None:
 
 
 def write_report(run_dir: Path, rounds: Sequence[dict[str, Any]]) -> pd.DataFrame:
-    """Write ``report.json`` (``{"rounds": [...]}``), ``report.md``, ``report.csv`` and ``report.png``."""
-    write_json_atomic(run_dir / "report.json", {"rounds": list(rounds)})
+    """Write ``report.json`` (``{"rounds": [...]}``), ``report.md``, ``report.csv`` and ``report.png``.
+
+    Nothing is written when all four exist and ``report.json`` already holds these rounds (a finished run read back).
+    """
     df = table(rounds)
+    names = ("report.json", "report.md", "report.csv", "report.png")
+    if all((run_dir / n).is_file() for n in names):
+        try:
+            if json.loads((run_dir / "report.json").read_text(encoding="utf-8")) == {"rounds": list(rounds)}:
+                return df
+        except (ValueError, UnicodeDecodeError):
+            pass  # unreadable: rewritten below
+    write_json_atomic(run_dir / "report.json", {"rounds": list(rounds)})
     for name, text in [("report.md", to_markdown(df)), ("report.csv", df.to_csv(index=False))]:
         tmp = run_dir / f"{name}.tmp"
         tmp.write_text(text)

@@ -42,7 +42,7 @@ def train_round(
         task: ParlAI task string.
         task_opts: Extra options of the task.
         model_opts: ParlAI model options shared by every round.
-        model_file: Where the model is saved (ParlAI resumes from ``model_file.checkpoint`` when one exists).
+        model_file: Where the model is saved.
         datapath: ParlAI's data folder.
         steps: Training steps (batches).
         seed: Seed of Python's and torch's random generators.
@@ -64,7 +64,7 @@ def train_round(
         validation_max_exs=200,
         short_final_eval=True,
         skip_generation=True,
-        save_every_n_secs=60,
+        save_every_n_secs=-1,  # no periodic checkpoint: a killed round restarts from its start (see Loop.train)
         log_every_n_secs=30,
     )
     if init_model:

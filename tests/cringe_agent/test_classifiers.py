@@ -59,6 +59,9 @@ def user_module(tmp_path, monkeypatch):
             def out_of_range(texts, **_):
                 return [2.0 for _ in texts]
 
+            def raises(texts, **_):
+                raise RuntimeError("model server down")
+
             NOT_CALLABLE = 3
             """
         ),
@@ -99,10 +102,15 @@ def test_not_callable(user_module):
         build_classifier(f"{user_module}:NOT_CALLABLE")
 
 
-def test_parlai_missing_model(tmp_path):
-    judge = build_classifier(f"parlai:{tmp_path / 'nothing'}")
+def test_parlai_missing_model_fails_when_built(tmp_path):
     with pytest.raises(ValueError, match="no ParlAI model"):
-        judge(["hello"])
+        build_classifier(f"parlai:{tmp_path / 'nothing'}")
+
+
+def test_a_failing_classifier_is_named(user_module):
+    judge = build_classifier(f"{user_module}:raises")
+    with pytest.raises(ValueError, match=r"'my_judges:raises' failed on 2 texts: RuntimeError: model server down"):
+        judge(["a", "b"])
 
 
 @pytest.mark.integration
@@ -121,3 +129,16 @@ def test_vader_flags_strongly_negative_replies_only():
     probs = judge(["that is the worst, i hate it", "that sounds lovely, thanks!", "i went to the store"])
     assert probs[0] > 0.5
     assert probs[1] == 0.0 and probs[2] == 0.0
+
+
+@pytest.mark.integration
+def test_parlai_context_classifier_reads_context_and_reply(tiny_classifier):
+    """``parlai+context:`` feeds ``context\\nreply``: a negative context changes the score of a neutral reply."""
+    judge = build_classifier(f"parlai+context:{tiny_classifier}")
+    alone = build_classifier(f"parlai:{tiny_classifier}")
+    reply = POS_TEXTS[0]
+    with_neg_context = judge([reply], contexts=[NEG_TEXTS[0]])
+    assert with_neg_context == pytest.approx(alone([f"{NEG_TEXTS[0]}\n{reply}"]), abs=1e-6)
+    assert with_neg_context != pytest.approx(alone([reply]), abs=1e-6)
+    with pytest.raises(ValueError, match="needs the context"):
+        judge([reply])

@@ -22,8 +22,9 @@ import pytest
 pytest.importorskip("parlai")
 
 from cringe_agent.iterative.cli import PRESETS, main  # noqa: E402
-from cringe_agent.iterative.config import LoopConfig, check_run_dir  # noqa: E402
+from cringe_agent.iterative.config import LoopConfig  # noqa: E402
 from cringe_agent.iterative.loop import Loop, _read  # noqa: E402
+from cringe_agent.iterative.rundir import check_run_dir  # noqa: E402
 
 REQUIRED = {"round", "method", "flagged_rate", "f1", "ppl_pos", "model_file", "greedy"}
 METHODS = ["baseline (MLE)", "CRINGE (single iteration)", "CRINGE (iteration 2)"]
