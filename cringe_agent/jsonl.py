@@ -43,9 +43,9 @@ def read_jsonl(
         The rows, in file order.
 
     Raises:
-        ValueError: A line is not valid JSON (for instance a truncated last line), is not an object, lacks a
-            required field or holds a value of the wrong type. The message names the file, the line number
-            (1-based) and the field.
+        ValueError: A line is not valid UTF-8 (the message gives the byte offset in the file) or not valid JSON
+            (for instance a truncated last line), is not an object, lacks a required field or holds a value of the
+            wrong type. The message names the file, the line number (1-based) and the field.
     """
     checks: dict[str, type | tuple[type, ...] | None]
     if isinstance(required, Mapping):
@@ -55,11 +55,20 @@ def read_jsonl(
             raise TypeError(f"required must be a sequence of field names, not the string {required!r}")
         checks = dict.fromkeys(required)
     rows: list[dict[str, Any]] = []
-    with open(path, encoding="utf-8") as handle:
-        for lineno, line in enumerate(handle, start=1):
+    offset = 0  # byte offset of the line in the file
+    with open(path, "rb") as handle:
+        for lineno, raw in enumerate(handle, start=1):
+            where = f"{os.fspath(path)}, line {lineno}"
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as err:
+                bad = raw[err.start : err.start + 1].hex()
+                raise ValueError(
+                    f"{where} (byte offset {offset + err.start}): not valid UTF-8: byte 0x{bad} ({err.reason})"
+                ) from None
+            offset += len(raw)
             if not line.strip():
                 continue
-            where = f"{os.fspath(path)}, line {lineno}"
             try:
                 row = json.loads(line)
             except json.JSONDecodeError as err:

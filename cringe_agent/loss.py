@@ -6,7 +6,10 @@ arXiv:2211.05826 (2022), ACL 2023. CRINGE = ContRastive Iterative Negative GEner
 
 from __future__ import annotations
 
+import math
+import numbers
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -62,38 +65,50 @@ class _CrossEntropyAndGather(torch.autograd.Function):
 
     Autograd would allocate a separate ``(N, V)`` gradient for the cross-entropy and for each gathered score; here the
     softmax gradient and the sparse gradients of the gathered scores are written into one buffer.
+
+    ``lse`` (the rows' log-sum-exp, computed once by the caller) is an input rather than recomputed here, and
+    ``zero_rows`` (indices of padding rows whose logits are not finite, or None) get an exact zero gradient: their
+    ``exp(logits - lse)`` is NaN, and NaN times a zero upstream gradient is still NaN.
     """
 
     @staticmethod
-    def forward(ctx, logits: Tensor, targets: Tensor, index: Tensor) -> tuple[Tensor, Tensor]:
-        acc = torch.promote_types(logits.dtype, torch.float32)  # accumulate fp16/bf16 in float32
-        lse = torch.logsumexp(logits.to(acc), dim=-1)  # (N,)
-        ce = lse - logits.gather(-1, targets.unsqueeze(-1)).squeeze(-1).to(acc)
+    def forward(
+        ctx, logits: Tensor, targets: Tensor, index: Tensor, lse: Tensor, zero_rows: Tensor | None
+    ) -> tuple[Tensor, Tensor]:
+        ce = lse - logits.gather(-1, targets.unsqueeze(-1)).squeeze(-1).to(lse.dtype)
         ctx.save_for_backward(logits, targets, index, lse)
+        ctx.zero_rows = zero_rows
         return ce, logits.gather(-1, index)
 
     @staticmethod
-    def backward(ctx, grad_ce: Tensor, grad_gathered: Tensor) -> tuple[Tensor, None, None]:
+    def backward(ctx, grad_ce: Tensor, grad_gathered: Tensor) -> tuple[Tensor, None, None, None, None]:
         logits, targets, index, lse = ctx.saved_tensors
         # softmax * dL/dce, in the accumulation dtype of the forward pass
         grad = (logits.to(lse.dtype) - lse.unsqueeze(-1)).exp_().mul_(grad_ce.to(lse.dtype).unsqueeze(-1))
         grad = grad.to(logits.dtype)
         grad.scatter_add_(-1, targets.unsqueeze(-1), -grad_ce.unsqueeze(-1).to(grad.dtype))
         grad.scatter_add_(-1, index, grad_gathered.to(grad.dtype))
-        return grad, None, None
+        if ctx.zero_rows is not None:  # only these rows are touched: no extra (N, V) pass
+            grad.index_fill_(0, ctx.zero_rows, 0)
+        return grad, None, None, None, None
 
 
-def _sample_from_topk(logits: Tensor, targets: Tensor, k: int, generator: torch.Generator | None) -> Tensor:
+def _sample_from_topk(
+    logits: Tensor, targets: Tensor, k: int, rows: Tensor, generator: torch.Generator | None
+) -> tuple[Tensor, Tensor]:
     """Sample one token per row from the softmax over the top-k logits, the target token excluded.
 
     Args:
         logits: ``(N, V)`` scores.
         targets: ``(N,)`` the token to exclude in each row.
         k: How many of the highest-scoring other tokens to sample from.
+        rows: ``(N,)`` bool, the rows whose sample is used; the others are drawn from a uniform distribution, so
+            that padding rows (which may hold NaN or inf) never reach the softmax.
         generator: Optional random generator, for reproducible samples.
 
     Returns:
-        ``(N,)`` sampled token ids, never equal to ``targets``.
+        ``(N,)`` sampled token ids, never equal to ``targets``; and ``(N,)`` the best candidate's score, ``-inf``
+        where every candidate is ``-inf`` (nothing to contrast with).
     """
     # Take k + 1 candidates and drop the target where it is among them, else drop the (k+1)-th: no (N, V) copy.
     values, indices = logits.detach().topk(k + 1, dim=-1)  # (N, k+1), descending
@@ -102,9 +117,52 @@ def _sample_from_topk(logits: Tensor, targets: Tensor, k: int, generator: torch.
     keep[:, -1] &= is_target.any(dim=-1)
     values = values[keep].view(-1, k)  # (N, k)
     indices = indices[keep].view(-1, k)
-    probs = torch.softmax(values.float(), dim=-1)  # temperature 1
+    best = values[:, 0]
+    # Rows not used, and used rows with no finite candidate (an error raised by the caller), sample uniformly.
+    usable = rows & (best > float("-inf"))
+    probs = torch.softmax(values.float().masked_fill(~usable.unsqueeze(-1), 0.0), dim=-1)  # temperature 1
     choice = torch.multinomial(probs, 1, generator=generator)  # (N, 1)
-    return indices.gather(-1, choice).squeeze(-1)
+    return indices.gather(-1, choice).squeeze(-1), best
+
+
+def check_alpha(alpha: Any) -> float:
+    """Return ``alpha`` as a float after checking it is a finite real number >= 0 (bool refused).
+
+    Raises:
+        TypeError: ``alpha`` is not a real number, or is a bool.
+        ValueError: ``alpha`` is NaN, infinite or negative.
+    """
+    if isinstance(alpha, bool) or not isinstance(alpha, numbers.Real):
+        raise TypeError(f"alpha must be a real number, got {type(alpha).__name__} {alpha!r}")
+    if not (math.isfinite(alpha) and alpha >= 0):
+        raise ValueError(f"alpha must be a finite number >= 0, got {alpha!r}")
+    return float(alpha)
+
+
+def check_k(k: Any, vocab: int | None = None) -> int:
+    """Return ``k`` as an int after checking it is an integer >= 1 (bool refused) and, given ``vocab``, < ``vocab``.
+
+    Raises:
+        TypeError: ``k`` is not an integer (e.g. a float), or is a bool.
+        ValueError: ``k`` is out of range.
+    """
+    if isinstance(k, bool) or not isinstance(k, numbers.Integral):
+        raise TypeError(f"k must be an int, got {type(k).__name__} {k!r}")
+    if k < 1 or (vocab is not None and k >= vocab):
+        upper = f"{vocab}" if vocab is not None else "V"
+        raise ValueError(f"k must be in [1, V) = [1, {upper}), got {k}")
+    return int(k)
+
+
+def _check_integer_tensor(name: str, tensor: Tensor) -> None:
+    """Refuse float, complex and bool tensors where integer ids or labels are expected."""
+    if tensor.dtype == torch.bool or tensor.dtype.is_floating_point or tensor.dtype.is_complex:
+        raise TypeError(f"{name} must be an integer tensor (e.g. torch.long), got dtype {tensor.dtype}")
+
+
+def _first(mask: Tensor) -> int:
+    """Index of the first True of a 1-d bool tensor that holds at least one."""
+    return int(mask.nonzero()[0, 0])
 
 
 def cringe_loss(
@@ -138,12 +196,26 @@ def cringe_loss(
     code defaults to ``k = 1``, where ``s+`` is simply the highest-scoring token other than the negative one.
     ``alpha``: 1 in the authors' code; the paper sweeps {0.5, 1, 2, 5} (0.5 for FITS).
 
+    Input checks (all cheap: no extra pass over the ``(N, V)`` logits, which are only read by the log-sum-exp, the
+    target gather and the top-k that the loss needs anyway; two to four host syncs on ``(N,)`` flags):
+
+    - ``alpha`` is a finite real number >= 0 and ``k`` an int with ``1 <= k < V`` (a bool is neither).
+    - ``targets`` and ``feedback`` are integer tensors (not bool, not float: a float or NaN feedback is never read
+      as a label); feedback values are in {-1, 0, 1} and targets other than ``ignore_index`` are in ``[0, V)``.
+    - Every row that is not padding has a finite log-normaliser and a finite target logit: a NaN or ``+inf``
+      anywhere in it, or ``-inf`` at its target, raises ``ValueError`` with the number of such rows and the first
+      position. ``-inf`` elsewhere is a masked-out token (probability 0, never sampled), unless it leaves a
+      contrasted row with no finite candidate to contrast with, which also raises.
+    - Padding rows (``targets == ignore_index``) may hold anything, NaN included: they are left out of the sampling
+      and selected away (``torch.where``, never multiplied by a zero mask), so no NaN or inf from them reaches
+      ``loss``, ``ce``, ``cr``, ``nll`` or the gradient, which is exactly zero on them.
+
     Args:
-        logits: ``(N, V)`` scores at each target position.
-        targets: ``(N,)`` target token ids; ``ignore_index`` marks padding.
-        feedback: ``(N,)`` per-token label of the sequence (:class:`cringe_agent.labels.Feedback`): 1 positive,
-            0 negative, -1 unlabelled (trained as positive).
-        alpha: Weight of the contrastive term.
+        logits: ``(N, V)`` floating-point scores at each target position.
+        targets: ``(N,)`` integer target token ids; ``ignore_index`` marks padding.
+        feedback: ``(N,)`` integer per-token label of the sequence (:class:`cringe_agent.labels.Feedback`):
+            1 positive, 0 negative, -1 unlabelled (trained as positive).
+        alpha: Weight of the contrastive term; a finite number >= 0.
         k: Number of top candidates (the target excluded) to sample the contrasted token from; ``1 <= k < V``.
         ignore_index: Target value whose positions contribute nothing.
         detach_positive: Stop the gradient through the sampled token's score wherever a contrast applies: ``s+`` on
@@ -159,41 +231,85 @@ def cringe_loss(
         A :class:`CringeOutput` of per-token tensors; ``.mean()`` gives the reduced training loss.
 
     Raises:
-        ValueError: On mismatched shapes, ``k`` out of range, or feedback values outside {-1, 0, 1}.
+        TypeError: ``alpha`` or ``k`` of the wrong type (a bool, a float ``k``), integer logits, or float/bool
+            targets or feedback.
+        ValueError: Mismatched shapes, ``alpha`` or ``k`` out of range, feedback values outside {-1, 0, 1}, targets
+            outside ``[0, V)``, non-finite logits in rows that are not padding, or a contrasted row with no finite
+            candidate.
     """
+    alpha = check_alpha(alpha)
     if logits.dim() != 2 or targets.shape != logits.shape[:1] or feedback.shape != targets.shape:
         raise ValueError(
             f"expected logits (N, V), targets (N,), feedback (N,); got {tuple(logits.shape)}, "
             f"{tuple(targets.shape)}, {tuple(feedback.shape)}"
         )
+    if not logits.dtype.is_floating_point:
+        raise TypeError(f"logits must be a floating-point tensor, got dtype {logits.dtype}")
+    _check_integer_tensor("targets", targets)
+    _check_integer_tensor("feedback", feedback)
     vocab = logits.size(-1)
-    if not 1 <= k < vocab:
-        raise ValueError(f"k must be in [1, V) = [1, {vocab}), got {k}")
-    if ((feedback < _UNLABELLED) | (feedback > _POSITIVE)).any():
-        raise ValueError("feedback values must be 1 (positive), 0 (negative) or -1 (unlabelled)")
+    k = check_k(k, vocab)
 
     valid = targets != ignore_index
+    bad_feedback = (feedback < _UNLABELLED) | (feedback > _POSITIVE)
+    bad_target = valid & ((targets < 0) | (targets >= vocab))
+    has_bad_feedback, has_bad_target = torch.stack([bad_feedback.any(), bad_target.any()]).tolist()  # one sync
+    if has_bad_feedback:
+        raise ValueError(
+            f"feedback values must be 1 (positive), 0 (negative) or -1 (unlabelled); {int(bad_feedback.sum())} "
+            f"are not, the first {feedback[_first(bad_feedback)].item()!r} at position {_first(bad_feedback)}"
+        )
+    if has_bad_target:
+        raise ValueError(
+            f"targets must be in [0, V) = [0, {vocab}) or ignore_index ({ignore_index}); {int(bad_target.sum())} "
+            f"are not, the first {targets[_first(bad_target)].item()} at position {_first(bad_target)}"
+        )
+
     negative_mask = valid & (feedback == _NEGATIVE)
     positive_mask = valid & ~negative_mask
     labelled_positive = valid & (feedback == _POSITIVE)
     ce_mask = positive_mask if ce_on_positives else positive_mask & ~labelled_positive
     contrast = negative_mask | labelled_positive if contrast_positives else negative_mask
-    safe_targets = targets.masked_fill(~valid, 0)
+    safe_targets = targets.masked_fill(~valid, 0).long()
 
-    if contrast.any():
-        picks = _sample_from_topk(logits, safe_targets, k, generator)
+    with torch.no_grad():  # the one read of (N, V) for the normaliser; the autograd function reuses it
+        acc = torch.promote_types(logits.dtype, torch.float32)  # accumulate fp16/bf16 in float32
+        lse = torch.logsumexp(logits.detach().to(acc), dim=-1)  # (N,)
+        finite = torch.isfinite(lse - logits.detach().gather(-1, safe_targets.unsqueeze(-1)).squeeze(-1).to(acc))
+    bad_rows = valid & ~finite
+    pad_rows = ~valid & ~finite
+    has_bad_rows, has_pad_rows, any_contrast = torch.stack([bad_rows.any(), pad_rows.any(), contrast.any()]).tolist()
+    if has_bad_rows:
+        first = _first(bad_rows)
+        raise ValueError(
+            f"logits hold NaN or inf in {int(bad_rows.sum())} of {int(valid.sum())} rows that are not padding "
+            f"(first at position {first}, target {int(targets[first])}); only padding rows "
+            f"(targets == ignore_index, {ignore_index}) may hold non-finite values"
+        )
+    zero_rows = pad_rows.nonzero().squeeze(-1) if has_pad_rows else None
+
+    if any_contrast:
+        picks, best = _sample_from_topk(logits, safe_targets, k, contrast, generator)
+        stuck = contrast & (best == float("-inf"))
+        if stuck.any():
+            raise ValueError(
+                f"{int(stuck.sum())} contrasted row(s) have no finite logit among the top-{k} besides the target "
+                f"(first at position {_first(stuck)}): nothing to contrast with"
+            )
     else:
         picks = safe_targets
     index = torch.stack([safe_targets, picks], dim=-1)  # (N, 2): the target's and the sampled token's score
-    ce, scores = _CrossEntropyAndGather.apply(logits, safe_targets, index)  # ce in float32 for fp16/bf16 logits
-    nll = (ce * valid).detach()
-    ce = ce * ce_mask
+    ce, scores = _CrossEntropyAndGather.apply(logits, safe_targets, index, lse, zero_rows)  # float32 for fp16/bf16
+    zero = ce.new_zeros(())
+    nll = torch.where(valid, ce, zero).detach()
+    ce = torch.where(ce_mask, ce, zero)
     s_target, s_sample = scores.unbind(-1)
     if detach_positive:  # the sampled token is s+ on negative tokens and s- on contrasted positive ones
         s_sample = s_sample.detach()
     # Negative token: s- = s_target, s+ = s_sample.  Contrasted positive token: the roles swap.
-    margin = torch.where(negative_mask, s_target - s_sample, s_sample - s_target)
-    cr = F.softplus(margin.to(ce.dtype)) * contrast
+    margin = torch.where(negative_mask, s_target - s_sample, s_sample - s_target).to(ce.dtype)
+    margin = torch.where(contrast, margin, zero)  # before softplus: its gradient at a NaN margin would be NaN
+    cr = torch.where(contrast, F.softplus(margin), zero)
     sampled = picks.masked_fill(~contrast, -1)
 
     loss = ce + alpha * cr
@@ -207,13 +323,17 @@ class CringeLoss(nn.Module):
     :class:`cringe_agent.settings.CringeSettings` for each setting.
 
     Args:
-        alpha: Weight of the contrastive term.
-        k: Number of top candidates (the target excluded) to sample the contrasted token from.
+        alpha: Weight of the contrastive term; a finite number >= 0.
+        k: Number of top candidates (the target excluded) to sample the contrasted token from; an int >= 1.
         ignore_index: Target value whose positions contribute nothing.
         detach_positive: Stop the gradient through the sampled token's score (``s+`` on negatives, ``s-`` on
             contrasted positives).
         contrast_positives: Also contrast labelled positive tokens against a sampled top-k alternative.
         ce_on_positives: Cross-entropy on labelled positive tokens too (else on unlabelled tokens only).
+
+    Raises:
+        TypeError: ``alpha`` is not a real number or ``k`` not an int (a bool is neither).
+        ValueError: ``alpha`` is NaN, infinite or negative, or ``k < 1``.
     """
 
     def __init__(
@@ -226,8 +346,8 @@ class CringeLoss(nn.Module):
         ce_on_positives: bool = DEFAULTS.ce_on_positives,
     ) -> None:
         super().__init__()
-        self.alpha = alpha
-        self.k = k
+        self.alpha = check_alpha(alpha)
+        self.k = check_k(k)  # k < V is checked on each call, where V is known
         self.ignore_index = ignore_index
         self.detach_positive = detach_positive
         self.contrast_positives = contrast_positives

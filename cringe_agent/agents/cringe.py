@@ -10,6 +10,7 @@ a few lines::
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import torch
@@ -19,8 +20,36 @@ from parlai.core.params import ParlaiParser
 from parlai.core.torch_generator_agent import PPLMetric
 
 from cringe_agent.labels import Feedback, feedback_of
-from cringe_agent.loss import CringeLoss
+from cringe_agent.loss import CringeLoss, check_alpha, check_k
 from cringe_agent.settings import DEFAULTS
+
+
+def cringe_flags(opt: Mapping[str, Any]) -> tuple[float, int]:
+    """``--cringe-alpha`` and ``--cringe-k`` from ``opt``, checked; a missing or None value takes its default.
+
+    Model files saved before a flag existed lack it, hence the defaults.
+
+    Args:
+        opt: ParlAI's opt (or any mapping).
+
+    Returns:
+        ``(alpha, k)``: a finite float >= 0 and an int >= 1 (``k < V`` is checked by ``compute_loss``, since an
+        agent may be built before its dictionary is).
+
+    Raises:
+        ValueError: A value of the wrong type or range; the message names the flag.
+    """
+    alpha = opt.get("cringe_alpha")
+    k = opt.get("cringe_k")
+    try:
+        alpha = check_alpha(DEFAULTS.alpha if alpha is None else alpha)
+    except (TypeError, ValueError):
+        raise ValueError(f"--cringe-alpha must be a finite number >= 0, got {alpha!r}") from None
+    try:
+        k = check_k(DEFAULTS.k if k is None else k)
+    except (TypeError, ValueError):
+        raise ValueError(f"--cringe-k must be an integer >= 1 (and smaller than the vocabulary), got {k!r}") from None
+    return alpha, k
 
 
 class CringeAgentMixin:
@@ -28,7 +57,9 @@ class CringeAgentMixin:
 
     Flags (defaults from :data:`cringe_agent.settings.DEFAULTS`): ``--cringe-alpha``, ``--cringe-k``,
     ``--cringe-detach-positive``, ``--cringe-contrast-positives`` and ``--cringe-ce-on-positives``; see
-    :class:`cringe_agent.settings.CringeSettings` for what each does.
+    :class:`cringe_agent.settings.CringeSettings` for what each does. A ``--cringe-alpha`` that is not a finite number
+    >= 0, or a ``--cringe-k`` that is not an integer >= 1, raises ``ValueError`` naming the flag when the agent is
+    built (:func:`cringe_flags`); a ``--cringe-k`` not below the vocabulary size does so at the first loss.
 
     Metrics: ``loss`` is the optimised CRINGE loss (per label token). ``ppl`` is the perplexity over the label tokens
     of positive and unlabelled examples only (the tokens trained with likelihood by default; also with
@@ -80,10 +111,11 @@ class CringeAgentMixin:
         return parser
 
     def __init__(self, opt: Opt, shared: dict[str, Any] | None = None) -> None:
+        alpha, k = cringe_flags(opt)  # before the model is built: a bad flag fails at once
         super().__init__(opt, shared)
-        self.cringe = CringeLoss(  # opt.get: model files saved before a flag existed lack it
-            alpha=opt.get("cringe_alpha", DEFAULTS.alpha),
-            k=opt.get("cringe_k", DEFAULTS.k),
+        self.cringe = CringeLoss(
+            alpha=alpha,
+            k=k,
             ignore_index=self.NULL_IDX,
             detach_positive=opt.get("cringe_detach_positive", DEFAULTS.detach_positive),
             contrast_positives=opt.get("cringe_contrast_positives", DEFAULTS.contrast_positives),
@@ -109,6 +141,9 @@ class CringeAgentMixin:
         if feedback is None:
             feedback = torch.full((labels.size(0),), int(Feedback.UNLABELLED), dtype=torch.long)
         feedback = feedback.to(labels.device).unsqueeze(-1).expand_as(labels)
+        vocab = scores.size(-1)
+        if self.cringe.k >= vocab:  # checked here: an agent may be built before its dictionary is
+            raise ValueError(f"--cringe-k must be smaller than the vocabulary ({vocab} tokens), got {self.cringe.k}")
         out = self.cringe(scores.reshape(-1, scores.size(-1)), labels.reshape(-1), feedback.reshape(-1))
         shape = labels.shape
         loss, ce, cr = out.loss.view(shape), out.ce.view(shape), out.cr.view(shape)

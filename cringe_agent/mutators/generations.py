@@ -196,7 +196,7 @@ def _as_bool(key: str, value: Any) -> bool:
 def _as_int(key: str, value: Any, minimum: int | None = None) -> int:
     try:
         number = int(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: int(inf)
         raise ValueError(f"{_flag(key)} must be an integer, got {value!r}") from None
     if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
         raise ValueError(f"{_flag(key)} must be an integer, got {value!r}")

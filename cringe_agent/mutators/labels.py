@@ -19,6 +19,7 @@ ends. Build the dictionary without the filter (``--dict-file``), or filter in th
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -75,6 +76,52 @@ def polarity_of(message: Mapping[str, Any]) -> str:
     )
 
 
+def _metric(metrics: Mapping[str, Any], key: str, message: Mapping[str, Any]) -> float:
+    """A world-log metric as a float; a value that is not a finite number (NaN, text) raises ``ValueError``."""
+    value = metrics[key]
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        number = math.nan
+    if isinstance(value, bool) or not math.isfinite(number):
+        raise ValueError(
+            f"cringe_relabel: metric {key!r} must be a finite number, got {value!r} in {_describe(message)}"
+        )
+    return number
+
+
+def relabel_options(opt: Mapping[str, Any]) -> tuple[str, float]:
+    """``--cringe-relabel-from`` and ``--cringe-relabel-f1-threshold`` from ``opt``, checked.
+
+    A missing or None value takes its default (``auto``, 0.0): a mutator named in a ``-t`` string gets no argparse
+    defaults, and its values arrive there as strings.
+
+    Args:
+        opt: ParlAI's opt (or any mapping).
+
+    Returns:
+        The source (one of :data:`RELABEL_SOURCES`) and the threshold (a finite float in [0, 1]).
+
+    Raises:
+        ValueError: A value of the wrong type or range; the message names the flag.
+    """
+    source = opt.get("cringe_relabel_from")
+    source = "auto" if source is None else source
+    if source not in RELABEL_SOURCES:
+        raise ValueError(
+            f"--cringe-relabel-from (cringe_relabel_from) must be one of {', '.join(RELABEL_SOURCES)}, got {source!r}"
+        )
+    raw = opt.get("cringe_relabel_f1_threshold")
+    raw = 0.0 if raw is None else raw
+    try:
+        threshold = float(raw)
+    except (TypeError, ValueError):
+        threshold = math.nan
+    if isinstance(raw, bool) or not (math.isfinite(threshold) and 0.0 <= threshold <= 1.0):
+        raise ValueError(f"--cringe-relabel-f1-threshold must be a finite number in [0, 1] (an F1), got {raw!r}")
+    return source, threshold
+
+
 class _PolarityFilter(ManyEpisodeMutator):
     """Keep only the messages of one polarity; an episode left empty is dropped."""
 
@@ -110,6 +157,10 @@ class RelabelMutator(MessageMutator):
        ``pos``/``neg`` too. A label is left alone when the polarity came from ``classifier_label`` (it is a reply);
     3. per-example metrics of a world log (``metrics`` or ``y_turn.metrics``): ``classifier_accuracy`` 1/0, else
        ``f1``: at or below ``--cringe-relabel-f1-threshold`` (default 0, i.e. F1 = 0) is ``neg``, above is ``pos``.
+
+    Both flags are checked when the mutator is built (:func:`relabel_options`): a source outside
+    :data:`RELABEL_SOURCES`, or a threshold that is not a finite number in [0, 1] (``nan`` would make every reply
+    ``neg``), raises ``ValueError`` naming the flag; so does a metric that is not a finite number.
     """
 
     @classmethod
@@ -126,24 +177,21 @@ class RelabelMutator(MessageMutator):
             "--cringe-relabel-f1-threshold",
             type=float,
             default=0.0,
-            help="with metrics: an F1 at or below this value is a negative",
+            help="with metrics: an F1 at or below this value is a negative (a finite number in [0, 1])",
         )
         return parser
 
     def __init__(self, opt: Opt) -> None:
         super().__init__(opt)
-        self.source = opt.get("cringe_relabel_from", "auto")
-        if self.source not in RELABEL_SOURCES:
-            raise ValueError(f"cringe_relabel_from must be one of {RELABEL_SOURCES}, got {self.source!r}")
-        self.f1_threshold = float(opt.get("cringe_relabel_f1_threshold", 0.0))
+        self.source, self.f1_threshold = relabel_options(opt)
 
     def _from_metrics(self, message: Message) -> str | None:
         metrics = message.get("metrics") or (message.get("y_turn") or {}).get("metrics") or {}
         for key in ("pos_classifier_prediction", "classifier_accuracy"):
             if metrics.get(key) is not None:
-                return POS if float(metrics[key]) >= 0.5 else NEG
+                return POS if _metric(metrics, key, message) >= 0.5 else NEG
         if metrics.get("f1") is not None:
-            return POS if float(metrics["f1"]) > self.f1_threshold else NEG
+            return POS if _metric(metrics, "f1", message) > self.f1_threshold else NEG
         return None
 
     def message_mutation(self, message: Message) -> Message:

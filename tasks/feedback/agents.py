@@ -56,12 +56,14 @@ class FitsTeacher(LabelledTeacherMixin, fits.FitsBaseTeacher):
         meta["domain"] = chat.get("domain")
         history: list[str] = []  # normalised human messages and perfect bot replies
         opening: str | None = None  # the human message that the current bot attempts answer
+        bot_replies = 0
         for i, utterance in enumerate(dialog):
             at = f"{where}, dialog[{i}]"
             text = require_field(utterance, "text", str, path, at)
             if utterance.get("id") in HUMAN_IDS:
                 opening = normalize_reply(text) if opening is None else opening
                 continue
+            bot_replies += 1
             bucket = PERFECT if i == len(dialog) - 1 else utterance.get("improve_bucket", PERFECT)
             if bucket not in BUCKETS:
                 skipped.add(at, f"improve_bucket={bucket!r}")
@@ -84,6 +86,8 @@ class FitsTeacher(LabelledTeacherMixin, fits.FitsBaseTeacher):
             if bucket == PERFECT:
                 history += [opening or "", reply]
                 opening = None
+        if not bot_replies:  # nothing to label: counted, never dropped silently
+            skipped.add(where, "dialog holds no bot reply" if dialog else "empty dialog")
 
 
 class DefaultTeacher(FitsTeacher):

@@ -42,7 +42,14 @@ from tasks.common.labels import (
     make_example,
     teacher_id,
 )
-from tasks.common.readers import DataFormatError, UnusableLabels, load_json, read_parlai_text, require_field
+from tasks.common.readers import (
+    DataFormatError,
+    UnusableLabels,
+    check_utf8,
+    load_json,
+    read_parlai_text,
+    require_field,
+)
 from tasks.safety.build import (
     WIKI_TOXIC_DEFAULT,
     WIKI_TOXIC_PARTITION,
@@ -256,6 +263,8 @@ class WorldLogRepliesTeacher(JsonTeacher):
             raise ValueError("this teacher needs a world log to score: --jsonfile-datapath/-jfdp FILE.jsonl")
         if not shared and not os.path.isfile(opt["jsonfile_datapath"]):
             raise FileNotFoundError(f"world log not found: {opt['jsonfile_datapath']} (from eval_model --world-logs)")
+        if not shared:
+            check_utf8(opt["jsonfile_datapath"])  # ParlAI's reader would raise a bare UnicodeDecodeError
         super().__init__(opt, shared)
 
     def _get_ep_from_turns(self, xturns: list, yturns: list) -> list[dict]:

@@ -25,6 +25,7 @@ BAD_SUBFOLDER = "bot_adversarial_dialogue_datasets_with_persona"
 # parlai/tasks/dialogue_safety/build.py and agents.py (WikiToxicCommentsTeacher.build) hard-code these versions.
 DIALOGUE_SAFETY_VERSION = "v1.0"
 WIKI_TOXIC_VERSION = "v1.0"
+WIKI_TOXIC_SUBFOLDER = "wiki-toxic-comments"  # inside dialogue_safety/ (WikiToxicCommentsTeacher.data_path)
 WIKI_TOXIC_PARTITION = "wiki-toxic-comments-partition.json"
 WIKI_TOXIC_DEFAULT = "wiki-toxic-comments-default.json"
 KAGGLE_URL = "https://www.kaggle.com/c/jigsaw-toxic-comment-classification-challenge/data"
@@ -56,6 +57,7 @@ def ensure_dialogue_safety(datapath: str, file_name: str) -> str:
         [resource.file_name for resource in safety_build.RESOURCES],
         lambda: safety_build.build(datapath),
         f"To place it by hand: download {urls} into that folder.",
+        other_datasets=[WIKI_TOXIC_SUBFOLDER],  # another dataset's folder: its files do not stop the build
     )
     return os.path.join(folder, file_name)
 
@@ -71,5 +73,6 @@ def ensure_wiki_toxic(folder: str, file_name: str, build: Callable[[], Any]) -> 
         f"This data cannot be downloaded automatically: accept the rules at {KAGGLE_URL}, put train.csv, test.csv "
         f"and test_labels.csv into that folder, and the teacher builds {WIKI_TOXIC_PARTITION} and "
         f"{WIKI_TOXIC_DEFAULT} from them (or place those two JSON files, a train.csv and .built yourself).",
+        build_keeps_files=True,  # ParlAI's WikiToxic build only reads the CSV files and writes the two JSON files
     )
     return os.path.join(folder, file_name)

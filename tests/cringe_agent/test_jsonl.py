@@ -31,6 +31,19 @@ def test_truncated_last_line_names_file_and_line(tmp_path):
         read_jsonl(path)
 
 
+def test_byte_that_is_not_utf8_names_file_line_and_byte_offset(tmp_path):
+    path = tmp_path / "latin1.jsonl"
+    path.write_bytes(b'{"text": "ok"}\n{"text": "caf\xe9"}\n')
+    with pytest.raises(ValueError, match=r"latin1\.jsonl, line 2 \(byte offset 28\): not valid UTF-8: byte 0xe9"):
+        read_jsonl(path)
+
+
+def test_windows_line_endings_still_read(tmp_path):
+    path = tmp_path / "crlf.jsonl"
+    path.write_bytes(b'{"a": 1}\r\n\r\n{"a": "\xc3\xa9"}\r\n')
+    assert read_jsonl(path) == [{"a": 1}, {"a": "\u00e9"}]
+
+
 def test_malformed_middle_line_is_an_error_not_skipped(tmp_path):
     path = tmp_path / "bad.jsonl"
     path.write_text('{"a": 1}\nnot json\n{"a": 3}\n', encoding="utf-8")

@@ -165,3 +165,30 @@ def test_records_without_usable_label_are_counted_and_reported(datapath, parlai_
     assert [ex["record_id"] for ex in examples] == ["train-1", "train-4"]
     assert teacher.unusable_labels == 2
     assert any("train.jsonl: skipped 2 record(s) with no usable label (line 2, line 3)" in m for m in parlai_log)
+
+
+def test_byte_that_is_not_utf8_names_file_line_and_offset(datapath):
+    path = Path(datapath) / DECODE_DIR / "dev.jsonl"
+    first, second = path.read_bytes().split(b"\n")[:2]
+    path.write_bytes(second + b"\n" + first.replace(b"pilot", b"pil\xf6t", 1) + b"\n")
+    offset = len(second) + 1 + first.index(b"pilot") + 3
+    with pytest.raises(DataFormatError, match=rf"dev\.jsonl, line 2 \(byte offset {offset}\), .*not valid UTF-8"):
+        load(T, "valid", datapath)
+
+
+def test_file_cut_after_a_whole_record_is_an_error(datapath):
+    path = Path(datapath) / DECODE_DIR / "dev.jsonl"
+    path.write_text(path.read_text().rstrip("\n"))
+    with pytest.raises(DataFormatError, match=r"dev\.jsonl, line 2, .*file ends mid-line: truncated\?"):
+        load(T, "valid", datapath)
+
+
+def test_a_folder_with_an_old_built_is_left_untouched(datapath, monkeypatch):
+    calls = []
+    monkeypatch.setattr(build_data, "download", lambda *args, **kwargs: calls.append(args))
+    folder = Path(datapath) / "decode"
+    (folder / ".built").write_text("2020-01-01\nv0.1.0")
+    before = {p: p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+    with pytest.raises(DataNotFoundError, match=r"version 'v0\.1\.0' \(expected 'v0\.1\.1'\).*left untouched"):
+        load(T, "valid", datapath)
+    assert {p: p.read_bytes() for p in folder.rglob("*") if p.is_file()} == before and not calls

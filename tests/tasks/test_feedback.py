@@ -156,3 +156,34 @@ def test_records_without_usable_label_are_counted_and_reported(datapath, parlai_
     examples, teacher = load(T, "train:ordered", datapath)
     assert len(examples) == 3 and teacher.unusable_labels == 1
     assert any("train.txt: skipped 1 record(s) with no usable label (line 1, dialog[1])" in m for m in parlai_log)
+
+
+def test_chats_without_a_bot_reply_are_counted_and_reported(datapath, parlai_log):
+    path = Path(datapath) / CHATS / "train.txt"
+    chats = [json.loads(line) for line in path.read_text().splitlines()]
+    human_only = {**chats[0], "dialog": [turn for turn in chats[0]["dialog"] if turn.get("id") in ("YOU",)]}
+    path.write_text("".join(json.dumps(c) + "\n" for c in [*chats, {**chats[0], "dialog": []}, human_only]))
+    examples, teacher = load(T, "train:ordered", datapath)
+    assert len(examples) == 4 and teacher.unusable_labels == 2
+    last = len(chats) + 2
+    assert any(
+        f"train.txt: skipped 2 record(s) with no usable label (line {last - 1}, line {last}); empty dialog; "
+        "dialog holds no bot reply" in m
+        for m in parlai_log
+    )
+
+
+def test_byte_that_is_not_utf8_names_file_line_and_offset(datapath):
+    path = Path(datapath) / CHATS / "valid.txt"
+    data = path.read_bytes()
+    path.write_bytes(b"\x80" + data)
+    with pytest.raises(DataFormatError, match=r"valid\.txt, line 1 \(byte offset 0\), field '\(encoding\)'"):
+        load(T, "valid", datapath)
+
+
+def test_file_cut_mid_line_is_an_error(datapath):
+    path = Path(datapath) / CHATS / "train.txt"
+    lines = path.read_text().splitlines()
+    path.write_text("\n".join(lines) + "\n" + lines[0][:40])
+    with pytest.raises(DataFormatError, match=rf"train\.txt, line {len(lines) + 1}, .*truncated\?"):
+        load(T, "train:ordered", datapath)

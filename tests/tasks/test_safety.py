@@ -278,3 +278,90 @@ def test_records_without_usable_label_are_counted_and_reported(datapath, parlai_
     examples, teacher = load(f"{S}:WikiToxicTeacher", "train:ordered", datapath)
     assert len(examples) == 3 and teacher.unusable_labels == 1
     assert any("skipped 1 record(s) with no usable label (record [0])" in m for m in parlai_log)
+
+
+def _files(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_a_hand_placed_folder_with_an_old_built_keeps_all_its_files(datapath, monkeypatch):
+    """ParlAI's build would remove_dir() the folder of an older .built; the teacher raises before it can."""
+    calls = _offline(monkeypatch)
+    folder = Path(datapath) / "bot_adversarial_dialogue" / "dialogue_datasets"
+    (folder / ".built").write_text("2020-01-01 00:00:00.000000\nv0.1")
+    before = _files(folder)
+    with pytest.raises(DataNotFoundError) as info:
+        load(f"{S}:BadTeacher", "train:ordered", datapath)
+    message = str(info.value)
+    for part in (str(folder), "version 'v0.1'", "(expected 'v0.2')", "files were left untouched", "train.txt"):
+        assert part in message, part
+    assert _files(folder) == before and not calls
+
+
+def test_dialogue_safety_with_an_old_built_keeps_its_files_and_wiki_toxic(datapath, monkeypatch):
+    calls = _offline(monkeypatch)
+    folder = Path(datapath) / "dialogue_safety"
+    (folder / ".built").write_text("2020-01-01 00:00:00.000000\nv0.9")
+    before = _files(folder)
+    with pytest.raises(DataNotFoundError, match=r"version 'v0\.9' \(expected 'v1\.0'\).*left untouched"):
+        load(f"{S}:StandardTeacher", "train:ordered", datapath)
+    assert _files(folder) == before and not calls
+    assert len(load(f"{S}:WikiToxicTeacher", "train:ordered", datapath)[0]) == 4  # its own folder is still whole
+
+
+def test_files_without_built_are_not_downloaded_over(datapath, monkeypatch):
+    calls = _offline(monkeypatch)
+    folder = Path(datapath) / "dialogue_safety"
+    (folder / ".built").unlink()
+    before = _files(folder)
+    with pytest.raises(DataNotFoundError, match=r"no \.built \(expected version 'v1\.0'\).*left untouched"):
+        load(f"{S}:MultiturnTeacher", "train:ordered", datapath)
+    assert _files(folder) == before and not calls
+
+
+def test_wiki_toxic_alone_in_dialogue_safety_still_lets_parlai_download_the_rest(datapath, monkeypatch):
+    calls = _offline(monkeypatch)
+    folder = Path(datapath) / "dialogue_safety"
+    for name in (".built", "single_turn_safety.json", "multi_turn_safety.json"):
+        (folder / name).unlink()
+    with pytest.raises(DataNotFoundError, match="ParlAI's build failed: RuntimeError: Connection broken"):
+        load(f"{S}:StandardTeacher", "train:ordered", datapath)
+    assert calls and (folder / "wiki-toxic-comments" / "train.csv").is_file()
+
+
+def test_byte_that_is_not_utf8_in_bad_data_names_file_line_and_offset(datapath):
+    path = Path(datapath) / BAD_DIR / "train.txt"
+    data = path.read_bytes()
+    second = data.index(b"\n") + 1
+    path.write_bytes(data[: second + 5] + b"\xff" + data[second + 5 :])
+    offset = second + 5
+    with pytest.raises(DataFormatError, match=rf"train\.txt, line 2 \(byte offset {offset}\), field '\(encoding\)'"):
+        load(f"{S}:BadTeacher", "train:ordered", datapath)
+
+
+def test_byte_that_is_not_utf8_in_json_data_names_file_line_and_offset(datapath):
+    path = Path(datapath) / "dialogue_safety" / "multi_turn_safety.json"
+    path.write_bytes(b'{\n"train": ["caf\xe9"]}\n')
+    with pytest.raises(DataFormatError, match=r"multi_turn_safety\.json, line 2 \(byte offset 16\)"):
+        load(f"{S}:MultiturnTeacher", "train:ordered", datapath)
+
+
+@pytest.mark.parametrize("keep", ["\tspeaker_to_eval:bot", "\tspeaker_to_eval:b"])
+def test_bad_file_cut_mid_line_is_an_error_not_fewer_episodes(datapath, keep):
+    """A cut at a field boundary still parses (persona lost); a cut inside the speaker drops the episode."""
+    path = Path(datapath) / BAD_DIR / "train.txt"
+    lines = path.read_text().splitlines()
+    last = lines[-1][: lines[-1].index(keep) + len(keep)]
+    path.write_text("\n".join([*lines[:-1], last]))
+    with pytest.raises(DataFormatError, match=rf"train\.txt, line {len(lines)}, .*file ends mid-line: truncated\?"):
+        load(f"{S}:BadTeacher", "train:ordered", datapath, bad_speaker_to_eval="bot")
+
+
+def test_world_log_byte_that_is_not_utf8_names_file_line_and_offset(datapath, tmp_path):
+    log = tmp_path / "gen.jsonl"
+    _world_log(log)
+    data = log.read_bytes()
+    second = data.index(b"\n") + 1
+    log.write_bytes(data[:second] + b"\xc3(" + data[second + 2 :])
+    with pytest.raises(DataFormatError, match=rf"gen\.jsonl, line 2 \(byte offset {second}\), field '\(encoding\)'"):
+        load(f"{S}:WorldLogRepliesTeacher", "valid", datapath, jsonfile_datapath=str(log))

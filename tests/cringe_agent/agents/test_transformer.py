@@ -18,6 +18,7 @@ import io
 import json
 import math
 import random
+import re
 from pathlib import Path
 
 import pytest
@@ -26,12 +27,14 @@ import torch
 pytest.importorskip("parlai")
 
 from parlai.core.agents import create_agent  # noqa: E402
+from parlai.core.message import Message  # noqa: E402
 from parlai.core.params import ParlaiParser  # noqa: E402
 from parlai.scripts.display_data import DisplayData  # noqa: E402
 from parlai.scripts.eval_model import EvalModel  # noqa: E402
 from parlai.scripts.train_model import TrainModel  # noqa: E402
 from tiny_models import TINY, train_cringe_steps  # noqa: E402
 
+from cringe_agent.agents.cringe import cringe_flags  # noqa: E402
 from cringe_agent.settings import DEFAULTS  # noqa: E402
 
 AGENT = "cringe_agent.agents.transformer:CringeTransformerGeneratorAgent"
@@ -197,3 +200,40 @@ def test_ppl_covers_positive_and_unlabelled_tokens_only(tmp_path: Path) -> None:
         # ppl_all is the perplexity over every label token: the token-weighted mean of the log-perplexities.
         log_all = (pos * math.log(values["ppl_pos"]) + neg * math.log(values["ppl_neg"])) / (pos + neg)
         assert math.log(values["ppl_all"]) == pytest.approx(log_all, rel=1e-6), values
+
+
+@pytest.mark.parametrize(
+    ("flag", "value", "message"),
+    [
+        ("--cringe-alpha", "nan", "--cringe-alpha must be a finite number >= 0, got nan"),
+        ("--cringe-alpha", "inf", "--cringe-alpha must be a finite number >= 0, got inf"),
+        ("--cringe-alpha", "-0.5", "--cringe-alpha must be a finite number >= 0, got -0.5"),
+        ("--cringe-k", "0", "--cringe-k must be an integer >= 1 (and smaller than the vocabulary), got 0"),
+    ],
+)
+def test_bad_flag_values_fail_when_the_agent_is_built(flag: str, value: str, message: str) -> None:
+    opt = _parse([f"{flag}={value}"])
+    with pytest.raises(ValueError, match=re.escape(message)):
+        create_agent(opt, requireModelExists=False)
+
+
+def test_flag_values_from_a_model_file_are_checked_too() -> None:
+    assert cringe_flags({"cringe_alpha": None}) == (DEFAULTS.alpha, DEFAULTS.k)  # saved before the flag existed
+    assert cringe_flags({"cringe_alpha": 2, "cringe_k": 3}) == (2.0, 3)
+    for opt, flag in [
+        ({"cringe_k": True}, "--cringe-k"),
+        ({"cringe_k": 2.5}, "--cringe-k"),
+        ({"cringe_alpha": "1"}, "--cringe-alpha"),
+        ({"cringe_alpha": False}, "--cringe-alpha"),
+    ]:
+        with pytest.raises(ValueError, match=f"^{flag} must be"):
+            cringe_flags(opt)
+
+
+def test_k_not_below_the_vocabulary_names_the_flag() -> None:
+    agent = create_agent(_parse(["--cringe-k=4"]), requireModelExists=False)  # no dictionary file: 4 special tokens
+    assert len(agent.dict) == 4
+    observation = agent.observe(Message({"text": "hi", "labels": ["there"], "episode_done": True}))
+    batch = agent.batchify([observation])
+    with pytest.raises(ValueError, match=r"--cringe-k must be smaller than the vocabulary \(4 tokens\), got 4"):
+        agent.compute_loss(batch)

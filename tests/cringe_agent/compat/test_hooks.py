@@ -6,6 +6,7 @@ import sys
 
 from cringe_agent import compat
 from cringe_agent.compat import _hooks
+from cringe_agent.compat import bytelevel_decode as bytelevel_decode_fix
 from cringe_agent.compat import distributed as distributed_fix
 from cringe_agent.compat import lr_scheduler as lr_scheduler_fix
 
@@ -14,9 +15,10 @@ def test_apply_twice_is_harmless() -> None:
     from parlai.core import torch_generator_agent
     from parlai.nn import lr_scheduler
     from parlai.scripts import multiprocessing_train
-    from parlai.utils import distributed, fsdp
+    from parlai.utils import bpe, distributed, fsdp
 
     fixed = [
+        (bpe.BPEHelper, "decode"),
         (lr_scheduler.ReduceOnPlateauLRScheduler, "__init__"),
         (distributed, "distributed_context"),
         (distributed, "all_gather_list"),
@@ -51,4 +53,4 @@ def test_import_loads_no_parlai_and_registers_every_fix(run_python) -> None:
     assert result.returncode == 0, result.stdout[-4000:]
     loaded, registered = result.stdout.strip().splitlines()[-2:]
     assert loaded == "[]"
-    assert registered == str(sorted({**lr_scheduler_fix.FIXES, **distributed_fix.FIXES}))
+    assert registered == str(sorted({**lr_scheduler_fix.FIXES, **distributed_fix.FIXES, **bytelevel_decode_fix.FIXES}))

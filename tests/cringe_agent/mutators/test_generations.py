@@ -162,6 +162,23 @@ def test_bad_options_name_their_flag(key, value, message):
         generation_options({key: value})
 
 
+@pytest.mark.parametrize("value", [math.inf, "inf", math.nan, -math.inf])
+@pytest.mark.parametrize("key", ["cringe_generations_max_pos_copies", "cringe_generations_seed"])
+def test_integer_options_refuse_inf_and_nan_with_the_flag(key, value):
+    with pytest.raises(ValueError, match=f"--{key.replace('_', '-')} must be an integer"):
+        generation_options({key: value})
+
+
+@pytest.mark.parametrize("rate", ["inf", "nan", "-1"])
+def test_rate_from_the_command_line_is_checked_before_anything_is_injected(rate):
+    """``--cringe-generations-rate inf`` used to loop forever in the mutator, ``nan`` to inject nothing."""
+    parser = ParlaiParser(False, False)
+    CringeGenerationsMutator.add_cmdline_args(parser)
+    opt = parser.parse_args(["--cringe-generations", str(ROUND1), "--cringe-generations-rate", rate])
+    with pytest.raises(ValueError, match="--cringe-generations-rate must be a"):
+        CringeGenerationsMutator({**opt, "datatype": "train"})
+
+
 def test_options_defaults_and_strings():
     assert generation_options({}) == gen.DEFAULTS
     options = generation_options({"cringe_generations_select": "False", "cringe_generations_balance": "true"})

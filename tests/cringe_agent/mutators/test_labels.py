@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import math
 import re
 import sys
 
@@ -117,6 +118,39 @@ def test_relabel_source_flag_restricts_where_labels_come_from():
 def test_relabel_refuses_a_message_without_usable_label():
     with pytest.raises(ValueError, match="no usable label"):
         _run(RelabelMutator(Opt()), [_msg(text="hi", labels=["hello"], classifier_label="none")])
+
+
+@pytest.mark.parametrize("threshold", [math.nan, math.inf, -0.1, 1.5, True, "nan", "inf", "high"])
+def test_relabel_f1_threshold_must_be_a_finite_f1(threshold):
+    with pytest.raises(ValueError, match=r"--cringe-relabel-f1-threshold must be a finite number in \[0, 1\]"):
+        RelabelMutator(Opt({"cringe_relabel_f1_threshold": threshold}))
+
+
+def test_relabel_flags_from_the_command_line_are_checked():
+    parser = ParlaiParser(False, False)
+    RelabelMutator.add_cmdline_args(parser, Opt())
+    opt = parser.parse_args(["--cringe-relabel-f1-threshold", "nan"])
+    with pytest.raises(ValueError, match="--cringe-relabel-f1-threshold"):
+        RelabelMutator(opt)
+
+
+def test_relabel_options_from_a_task_string_and_none_take_defaults():
+    mutator = RelabelMutator(Opt({"cringe_relabel_from": None, "cringe_relabel_f1_threshold": "0.25"}))
+    assert (mutator.source, mutator.f1_threshold) == ("auto", 0.25)
+    assert RelabelMutator(Opt({"cringe_relabel_f1_threshold": None})).f1_threshold == 0.0
+    with pytest.raises(ValueError, match=r"--cringe-relabel-from \(cringe_relabel_from\) must be one of auto, "):
+        RelabelMutator(Opt({"cringe_relabel_from": ""}))
+
+
+@pytest.mark.parametrize("value", [math.nan, "n/a", None, True])
+def test_relabel_refuses_a_metric_that_is_not_a_finite_number(value):
+    message = _msg(text="ctx", labels=["a model reply"], metrics={"f1": value})
+    if value is None:  # an absent metric: no label from metrics
+        with pytest.raises(ValueError, match="no usable label"):
+            _run(RelabelMutator(Opt()), [message])
+        return
+    with pytest.raises(ValueError, match=r"metric 'f1' must be a finite number"):
+        _run(RelabelMutator(Opt()), [message])
 
 
 def test_polarity_prefers_the_field_over_the_label():
