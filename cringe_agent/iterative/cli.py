@@ -26,6 +26,7 @@ PRESETS: dict[str, dict[str, Any]] = {
     "demo": {},
     "long": {"baseline_steps": 4000, "round_steps": 800, "prompts": 10000, "eval_random": 2000},
     "tiny": {
+        "tokenizer": "parlai",
         "model": {
             "n_layers": 1,
             "embedding_size": 16,

@@ -14,7 +14,8 @@ from typing import Any
 
 from cringe_agent.settings import DEFAULTS as CRINGE
 
-#: The model of the embedded default: small enough for a 20-minute CPU run (see README, "The main job").
+#: The model of the embedded default: small enough for a 20-minute CPU run (see README, "The main job"). The
+#: ``dict_*`` options apply with ``--tokenizer parlai``; the default byte-level BPE replaces them.
 DEFAULT_MODEL: dict[str, Any] = {
     "n_layers": 2,
     "embedding_size": 128,
@@ -63,7 +64,7 @@ class LoopConfig:
     init_model: str | None = _opt(None, "start from this model file instead of training the MLE baseline")
     model: dict[str, Any] = _opt(DEFAULT_MODEL, "ParlAI model options shared by every round")
     tokenizer: str = _opt(
-        "parlai",
+        "bytelevelbpe",
         "parlai: the dictionary the model options describe; bytelevelbpe: train a byte-level BPE on the task first",
         choices=("parlai", "bytelevelbpe"),
     )

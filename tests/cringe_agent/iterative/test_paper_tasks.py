@@ -30,7 +30,10 @@ def datapath(tmp_path: Path) -> str:
 
 
 def _config(task: str, datapath: str) -> LoopConfig:
+    tokenizer = "bytelevelbpe" if task == TASKS[0] else "parlai"  # the default byte-level BPE on one of them
     return LoopConfig(
+        tokenizer=tokenizer,
+        tokenizer_vocab=300,
         task=task,
         task_opts={},
         datapath=datapath,
@@ -66,3 +69,9 @@ def test_tiny_loop_on_paper_fixture(task: str, datapath: str, tmp_path: Path) ->
     opt = json.loads((run / "round_2" / "model.opt").read_text())
     assert opt["inference"] == cfg.decoding["inference"] and opt["topk"] == cfg.decoding["topk"]
     assert all(m["greedy"]["n"] == m["sets"]["random"]["n"] for m in report["rounds"])
+    if cfg.tokenizer == "bytelevelbpe":  # every round decodes with the BPE trained on the task
+        assert (run / "tokenizer" / "vocab.json").is_file()
+        assert all(
+            json.loads((run / f"round_{r}" / "model.opt").read_text())["dict_tokenizer"] == "bytelevelbpe"
+            for r in (0, 1, 2)
+        )
