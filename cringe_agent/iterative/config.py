@@ -65,7 +65,8 @@ class LoopConfig:
     model: dict[str, Any] = _opt(DEFAULT_MODEL, "ParlAI model options shared by every round")
     tokenizer: str = _opt(
         "bytelevelbpe",
-        "parlai: the dictionary the model options describe; bytelevelbpe: train a byte-level BPE on the task first",
+        "parlai: the dictionary the model options describe; bytelevelbpe: train a byte-level BPE on the task first "
+        "(with --init-model, that model's dictionary is kept)",
         choices=("parlai", "bytelevelbpe"),
     )
     tokenizer_vocab: int = _opt(8000, "vocabulary size of the byte-level BPE (with --tokenizer bytelevelbpe)")

@@ -190,9 +190,10 @@ class Loop:
         return report
 
     def model_opts(self) -> dict[str, Any]:
-        """The model options of every round: the config's, with the trained byte-level BPE when one is asked for."""
+        """The model options of every round: the config's, with the trained byte-level BPE when one is asked for
+        (not with ``init_model``, whose own dictionary every round keeps)."""
         opts = dict(self.cfg.model)
-        if self.cfg.tokenizer == "bytelevelbpe":
+        if self.cfg.tokenizer == "bytelevelbpe" and not self.cfg.init_model:
             folder = self.run_dir / "tokenizer"
             opts.update(bytelevel_opts((folder / "vocab.json").resolve(), (folder / "merges.txt").resolve()))
         return opts

@@ -191,3 +191,19 @@ def test_parlai_interactive_decodes_a_round_as_the_loop_did(tiny_run: Path, tmp_
     for key in ("inference", "topk", "beam_block_ngram"):
         assert f"{key}: {decoding[key]}" in log, key  # ParlAI lists the options it runs with
     assert "[CringeTransformerGenerator]:" in out.stdout or "[TransformerGenerator]:" in out.stdout
+
+
+@pytest.mark.integration
+def test_init_model_is_round_0_and_keeps_its_dictionary(tiny_run: Path, tmp_path: Path, fake_judge: str) -> None:
+    """With --init-model no baseline is trained; round 1 fine-tunes that model with its own dictionary, even when
+    the default byte-level BPE is asked for."""
+    init = tiny_run / "round_0" / "model"
+    run_dir = tmp_path / "run"
+    extra = ["--init-model", str(init), "--rounds", "1", "--tokenizer", "bytelevelbpe"]
+    assert main([*_args(run_dir, fake_judge), *extra]) == 0
+    rounds = json.loads((run_dir / "report.json").read_text())["rounds"]
+    assert [m["method"] for m in rounds] == ["init model", "CRINGE (single iteration)"]
+    assert rounds[0]["model_file"] == str(init)
+    assert not (run_dir / "round_0" / "train.json").exists() and not (run_dir / "tokenizer").exists()
+    opt = json.loads((run_dir / "round_1" / "model.opt").read_text())
+    assert opt["dict_tokenizer"] == json.loads(Path(f"{init}.opt").read_text())["dict_tokenizer"] == "split"
