@@ -16,7 +16,6 @@ import copy
 import functools
 import hashlib
 import json
-import random
 from collections.abc import Iterator, Sequence
 from typing import Any, NamedTuple
 
@@ -27,6 +26,7 @@ from parlai.utils.data import DatatypeHelper
 
 import cringe_agent.mutators  # noqa: F401  (registers the cringe_ mutators)
 from cringe_agent.classifiers import build_classifier
+from cringe_agent.iterative.contexts import sample
 from cringe_agent.labels import LABEL_FIELD, NEG, POS
 
 SPLITS = ("train", "valid", "test")
@@ -147,10 +147,7 @@ def label_probs(exs: Sequence[Example], classifier: str = DEFAULT_CLASSIFIER) ->
 
 def _sample(exs: Sequence[Example], n: int | None, seed: int) -> list[Example]:
     """A seeded uniform sample of ``n`` examples (all when ``n`` is None), returned in corpus order."""
-    order = list(range(len(exs)))
-    random.Random(seed).shuffle(order)
-    keep = sorted(order if n is None else order[:n])
-    return [exs[i] for i in keep]
+    return sample(exs, n, seed)
 
 
 def _as_dicts(exs: Sequence[Example]) -> list[dict[str, Any]]:
