@@ -19,7 +19,7 @@ FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "parlai_data"
 TASKS = ["tasks.safety.agents", "tasks.contradiction.agents", "tasks.feedback.agents"]
 
 
-def _always_flagged(texts, contexts=None, golds=None):  # noqa: ANN001, ANN202  (a classifier: texts -> P(neg))
+def _flag_by_length(texts, contexts=None, golds=None):  # noqa: ANN001, ANN202  (a classifier: texts -> P(neg))
     return [0.9 if len(t) % 2 else 0.1 for t in texts]
 
 
@@ -44,7 +44,7 @@ def _config(task: str, datapath: str) -> LoopConfig:
         eval_provocative=3,
         eval_random=3,
         ppl_examples=4,
-        classifier=f"{__name__}:_always_flagged",
+        classifier=f"{__name__}:_flag_by_length",
         judge="lexicon",
         empty_side="keep",
     )
