@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 import shutil
 from collections.abc import Sequence
 from pathlib import Path
@@ -16,6 +17,35 @@ TINY = dict(n_layers=1, n_heads=2, embedding_size=16, ffn_size=32, dict_tokenize
 #: The texts of the shared tiny classifier (the session fixture ``tiny_classifier`` of tests/conftest.py).
 POS_TEXTS = ["i love my dog", "what a nice day", "the food was great", "thanks for the help", "have a good night"]
 NEG_TEXTS = ["you are a stupid idiot", "shut up you moron", "this is shit", "go to hell", "fuck off"]
+
+
+THINGS = ["cats", "dogs", "rain", "music", "books", "tea", "snow", "trains", "maps", "bread", "boats", "jazz"]
+
+
+def line(text: str, label: str, polarity: str) -> str:
+    return f"text:{text}\tlabels:{label}\tclassifier_label:{polarity}\tepisode_done:True\n"
+
+
+def write_pos_neg_task(folder: Path) -> Path:
+    """Write train/valid/test files of the labelled tiny task; valid holds positives only, test the negatives only.
+
+    Contexts "tell me about X" have a positive reply "lovely X indeed" and a negative one "awful X honestly";
+    contexts "complain about Y" (other things) have the positive reply "awful Y honestly", so every word of the
+    negatives is an ordinary, trained word. Returns the ``fromfile_datapath`` base (``<folder>/task``).
+    """
+    rng = random.Random(0)
+    rows = []
+    for i, thing in enumerate(THINGS):
+        for asker in ["tell me about", "what about", "talk about"]:
+            if i % 3:
+                rows.append((f"{asker} {thing}", f"lovely {thing} indeed", "pos"))
+                rows.append((f"{asker} {thing}", f"awful {thing} honestly", "neg"))
+        rows.append((f"complain about {thing}", f"awful {thing} honestly", "pos"))
+    rng.shuffle(rows)
+    (folder / "task_train.txt").write_text("".join(line(*r) for r in rows))
+    (folder / "task_valid.txt").write_text("".join(line(*r) for r in rows if r[2] == "pos"))
+    (folder / "task_test.txt").write_text("".join(line(*r) for r in rows if r[2] == "neg"))
+    return folder / "task"
 
 
 def train_cringe_steps(task: str, datapath: str, model_file: str, batchsize: int, steps: int = 3) -> tuple[Any, Any]:

@@ -52,7 +52,51 @@ def cringe_flags(opt: Mapping[str, Any]) -> tuple[float, int]:
     return alpha, k
 
 
-class CringeAgentMixin:
+class FeedbackBatchMixin:
+    """Puts each example's feedback (from its ``classifier_label``) into ParlAI's batch, for a labelled loss."""
+
+    def batchify(self, obs_batch: list[dict[str, Any]], sort: bool = False) -> Any:
+        """ParlAI's batch plus ``feedback``: a ``(B,)`` tensor of -1/0/1 from each message's ``classifier_label``."""
+        batch = super().batchify(obs_batch, sort=sort)
+        if batch.valid_indices is not None and len(batch.valid_indices) > 0:
+            values = [int(feedback_of(obs_batch[i])) for i in batch.valid_indices.tolist()]
+            batch["feedback"] = torch.tensor(values, dtype=torch.long)
+        return batch
+
+    def batch_feedback(self, batch: Any) -> torch.Tensor:
+        """The ``(B, T)`` feedback of every label token (unlabelled when the batch has none)."""
+        labels = batch.label_vec
+        feedback = batch.get("feedback")
+        if feedback is None:
+            feedback = torch.full((labels.size(0),), int(Feedback.UNLABELLED), dtype=torch.long)
+        return feedback.to(labels.device).unsqueeze(-1).expand_as(labels)
+
+    def record_label_metrics(
+        self, labels: torch.Tensor, preds: torch.Tensor, nll: torch.Tensor, pos: torch.Tensor, neg: torch.Tensor
+    ) -> torch.Tensor:
+        """Record the perplexities, token accuracies and token counts every labelled loss reports.
+
+        ``ppl`` and ``ppl_pos`` cover positive and unlabelled label tokens, ``ppl_neg`` negative ones, ``ppl_all``
+        all of them; ``token_acc``/``token_em`` all label tokens (as ParlAI computes them), ``token_acc_pos`` and
+        ``token_acc_neg`` each side. Returns the number of label tokens of each example, ``(B,)``.
+        """
+        notnull = labels.ne(self.NULL_IDX)
+        correct = labels == preds
+        self.record_local_metric("ppl", PPLMetric.from_mask(nll, pos))  # positive and unlabelled tokens only
+        self.record_local_metric("ppl_all", PPLMetric.from_mask(nll, notnull))
+        self.record_local_metric("token_acc", AverageMetric.from_mask(correct, notnull))
+        num_tokens = notnull.long().sum(dim=-1)
+        self.record_local_metric("token_em", AverageMetric.many((correct * notnull).sum(dim=-1) == num_tokens))
+        self.record_local_metric("ppl_pos", PPLMetric.from_mask(nll, pos))
+        self.record_local_metric("ppl_neg", PPLMetric.from_mask(nll, neg))
+        self.record_local_metric("token_acc_pos", AverageMetric.from_mask(correct, pos))
+        self.record_local_metric("token_acc_neg", AverageMetric.from_mask(correct, neg))
+        self.record_local_metric("pos_tokens", SumMetric.many(pos.long().sum(dim=-1)))
+        self.record_local_metric("neg_tokens", SumMetric.many(neg.long().sum(dim=-1)))
+        return num_tokens
+
+
+class CringeAgentMixin(FeedbackBatchMixin):
     """Adds the ``--cringe-*`` flags, per-example feedback in the batch, and the CRINGE ``compute_loss``.
 
     Flags (defaults from :data:`cringe_agent.settings.DEFAULTS`): ``--cringe-alpha``, ``--cringe-k``,
@@ -122,14 +166,6 @@ class CringeAgentMixin:
             ce_on_positives=opt.get("cringe_ce_on_positives", DEFAULTS.ce_on_positives),
         )
 
-    def batchify(self, obs_batch: list[dict[str, Any]], sort: bool = False) -> Any:
-        """ParlAI's batch plus ``feedback``: a ``(B,)`` tensor of -1/0/1 from each message's ``classifier_label``."""
-        batch = super().batchify(obs_batch, sort=sort)
-        if batch.valid_indices is not None and len(batch.valid_indices) > 0:
-            values = [int(feedback_of(obs_batch[i])) for i in batch.valid_indices.tolist()]
-            batch["feedback"] = torch.tensor(values, dtype=torch.long)
-        return batch
-
     def compute_loss(self, batch: Any, return_output: bool = False) -> Any:
         """The CRINGE loss of a batch: sum over label tokens divided by their number, as the authors reduce it."""
         if batch.label_vec is None:
@@ -137,10 +173,7 @@ class CringeAgentMixin:
         model_output = self.model(*self._model_input(batch), ys=batch.label_vec)
         scores, preds, *_ = model_output
         labels = batch.label_vec  # (B, T)
-        feedback = batch.get("feedback")
-        if feedback is None:
-            feedback = torch.full((labels.size(0),), int(Feedback.UNLABELLED), dtype=torch.long)
-        feedback = feedback.to(labels.device).unsqueeze(-1).expand_as(labels)
+        feedback = self.batch_feedback(batch)
         vocab = scores.size(-1)
         if self.cringe.k >= vocab:  # checked here: an agent may be built before its dictionary is
             raise ValueError(f"--cringe-k must be smaller than the vocabulary ({vocab} tokens), got {self.cringe.k}")
@@ -149,22 +182,10 @@ class CringeAgentMixin:
         loss, ce, cr = out.loss.view(shape), out.ce.view(shape), out.cr.view(shape)
         pos, neg, ce_mask = out.positive_mask.view(shape), out.negative_mask.view(shape), out.ce_mask.view(shape)
         nll = out.nll.view(shape)
-        notnull = labels.ne(self.NULL_IDX)
-        correct = labels == preds
-        self.record_local_metric("loss", AverageMetric.from_mask(loss, notnull))
-        self.record_local_metric("ppl", PPLMetric.from_mask(nll, pos))  # positive and unlabelled tokens only
-        self.record_local_metric("ppl_all", PPLMetric.from_mask(nll, notnull))
-        self.record_local_metric("token_acc", AverageMetric.from_mask(correct, notnull))
-        num_tokens = notnull.long().sum(dim=-1)
-        self.record_local_metric("token_em", AverageMetric.many((correct * notnull).sum(dim=-1) == num_tokens))
+        self.record_local_metric("loss", AverageMetric.from_mask(loss, labels.ne(self.NULL_IDX)))
         self.record_local_metric("ce_loss", AverageMetric.from_mask(ce, ce_mask))
         self.record_local_metric("cr_loss", AverageMetric.from_mask(cr, neg))
-        self.record_local_metric("ppl_pos", PPLMetric.from_mask(nll, pos))
-        self.record_local_metric("ppl_neg", PPLMetric.from_mask(nll, neg))
-        self.record_local_metric("token_acc_pos", AverageMetric.from_mask(correct, pos))
-        self.record_local_metric("token_acc_neg", AverageMetric.from_mask(correct, neg))
-        self.record_local_metric("pos_tokens", SumMetric.many(pos.long().sum(dim=-1)))
-        self.record_local_metric("neg_tokens", SumMetric.many(neg.long().sum(dim=-1)))
+        num_tokens = self.record_label_metrics(labels, preds, nll, pos, neg)
         self.record_per_token_metrics(batch, nll)
         total = loss.sum() / num_tokens.sum().clamp(min=1)
         return (total, model_output) if return_output else total

@@ -32,36 +32,12 @@ from parlai.core.params import ParlaiParser  # noqa: E402
 from parlai.scripts.display_data import DisplayData  # noqa: E402
 from parlai.scripts.eval_model import EvalModel  # noqa: E402
 from parlai.scripts.train_model import TrainModel  # noqa: E402
-from tiny_models import TINY, train_cringe_steps  # noqa: E402
+from tiny_models import THINGS, TINY, line, train_cringe_steps, write_pos_neg_task  # noqa: E402
 
 from cringe_agent.agents.cringe import cringe_flags  # noqa: E402
 from cringe_agent.settings import DEFAULTS  # noqa: E402
 
 AGENT = "cringe_agent.agents.transformer:CringeTransformerGeneratorAgent"
-THINGS = ["cats", "dogs", "rain", "music", "books", "tea", "snow", "trains", "maps", "bread", "boats", "jazz"]
-
-
-def _line(text: str, label: str, polarity: str) -> str:
-    return f"text:{text}\tlabels:{label}\tclassifier_label:{polarity}\tepisode_done:True\n"
-
-
-def _write_task(folder: Path) -> Path:
-    """Write train/valid/test files; valid holds positives only, test the negatives only."""
-    rng = random.Random(0)
-    rows = []
-    for i, thing in enumerate(THINGS):
-        for asker in ["tell me about", "what about", "talk about"]:
-            if i % 3:
-                rows.append((f"{asker} {thing}", f"lovely {thing} indeed", "pos"))
-                rows.append((f"{asker} {thing}", f"awful {thing} honestly", "neg"))
-        rows.append((f"complain about {thing}", f"awful {thing} honestly", "pos"))
-    rng.shuffle(rows)
-    (folder / "task_train.txt").write_text("".join(_line(*r) for r in rows))
-    (folder / "task_valid.txt").write_text("".join(_line(*r) for r in rows if r[2] == "pos"))
-    (folder / "task_test.txt").write_text("".join(_line(*r) for r in rows if r[2] == "neg"))
-    return folder / "task"
-
-
 def _train(tmp_path: Path, base: Path, alpha: float) -> tuple[Path, dict]:
     model_file = tmp_path / f"model_alpha{alpha}"
     common = dict(
@@ -106,7 +82,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict:
     random.seed(0)
     torch.manual_seed(0)
     tmp_path = tmp_path_factory.mktemp("cringe_agent")
-    base = _write_task(tmp_path)
+    base = write_pos_neg_task(tmp_path)
     mle_file, mle = _train(tmp_path, base, alpha=0.0)
     cringe_file, cringe = _train(tmp_path, base, alpha=1.0)
     return {"tmp": tmp_path, "base": base, "mle": mle, "cringe": cringe, "model_file": cringe_file}
@@ -179,8 +155,8 @@ def _write_mixed_task(folder: Path) -> Path:
     """Every split holds positive, negative and unlabelled examples."""
     rows = []
     for thing in THINGS[:6]:
-        rows.append(_line(f"tell me about {thing}", f"lovely {thing} indeed", "pos"))
-        rows.append(_line(f"tell me about {thing}", f"awful {thing} honestly", "neg"))
+        rows.append(line(f"tell me about {thing}", f"lovely {thing} indeed", "pos"))
+        rows.append(line(f"tell me about {thing}", f"awful {thing} honestly", "neg"))
         rows.append(f"text:what about {thing}\tlabels:{thing} are fine\tepisode_done:True\n")
     for split in ["train", "valid", "test"]:
         (folder / f"task_{split}.txt").write_text("".join(rows))
