@@ -28,7 +28,10 @@ setup(
         "vaderSentiment",
     ],
     entry_points={
-        "console_scripts": ["cringe-loop=cringe_agent.iterative.cli:main"],
+        "console_scripts": [
+            "cringe-loop=cringe_agent.iterative.cli:main",
+            "cringe-compare=cringe_agent.iterative.cli:compare_main",
+        ],
         # zoo: paths of classifier specs resolve through this, so that the library never imports the zoo.
         "cringe_agent.path_resolvers": ["zoo=zoo:resolve"],
     },

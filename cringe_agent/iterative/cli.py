@@ -74,10 +74,10 @@ def _bool(text: str) -> bool:
     return value in ("1", "true", "yes")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(prog: str = "cringe-loop", description: str | None = __doc__) -> argparse.ArgumentParser:
     """One flag per :class:`LoopConfig` field (help line and default from the field), plus the dict options."""
     parser = argparse.ArgumentParser(
-        prog="cringe-loop", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+        prog=prog, description=description, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--run-dir", required=True, type=Path, help="where the run lives (created or resumed)")
     parser.add_argument(
@@ -100,7 +100,13 @@ def build_parser() -> argparse.ArgumentParser:
             continue
         kind = type(value) if value is not None else str
         parser.add_argument(flag, type=kind, default=None, choices=f.metadata.get("choices"), help=help_text)
-    for flag, name in [("--task-opt", "task_opts"), ("--model-opt", "model"), ("--decoding-opt", "decoding")]:
+    dict_flags = [
+        ("--task-opt", "task_opts"),
+        ("--model-opt", "model"),
+        ("--decoding-opt", "decoding"),
+        ("--method-opt", "method_opts"),
+    ]
+    for flag, name in dict_flags:
         default = ", ".join(f"{k}={v}" for k, v in getattr(defaults, name).items())
         help_text = f"{LoopConfig.__dataclass_fields__[name].metadata['help']}, repeatable (default: {default})"
         parser.add_argument(flag, action="append", default=[], metavar="KEY=VALUE", help=help_text)
@@ -122,6 +128,7 @@ def config_from_args(args: argparse.Namespace) -> LoopConfig:
     cfg.task_opts.update(_key_values(args.task_opt, "--task-opt"))
     cfg.model.update(_key_values(args.model_opt, "--model-opt"))
     cfg.decoding.update(_key_values(args.decoding_opt, "--decoding-opt"))
+    cfg.method_opts.update(_key_values(args.method_opt, "--method-opt"))
     return cfg
 
 
@@ -144,6 +151,64 @@ def main(argv: list[str] | None = None) -> int:
     print(f"run directory: {args.run_dir}  (report.json, report.md, report.csv, report.png)")
     print(f"wall time of this invocation: {time.time() - start:.0f} s; of all steps of the run: {steps:.0f} s")
     print(json.dumps({m["method"]: round(m["flagged_rate"], 4) for m in report["rounds"]}))
+    return 0
+
+
+COMPARE_DOC = """``cringe-compare``: the paper's comparison (MLE, unlikelihood, sigmoid-only, reranker, Director,
+CRINGE single and iterative, and CRINGE's k and alpha ablations) on the same data, budget, decoding and seeds.
+
+    cringe-compare --run-dir runs/compare --preset compare            # chit-chat, 3 seeds (see README)
+    cringe-compare --run-dir runs/x --seeds 0 --methods unlikelihood,cringe --ablations false
+
+The loop flags below set what every method shares (--rounds: CRINGE's iterative rounds). Run the same command
+again after a kill: finished steps are read back; a larger --seeds list adds seeds to a finished comparison.
+"""
+
+PAPER_POINTS = {"safety": "PAPER_SAFE_GENERATION", "contradiction": "PAPER_CONTRADICTION", "none": None}
+
+
+def _int_list(text: str) -> list[int]:
+    try:
+        return [int(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from None
+
+
+def compare_main(argv: list[str] | None = None) -> int:
+    """``cringe-compare``: run (or resume) a comparison and print its table."""
+    from cringe_agent.iterative.compare import DEFAULT_METHODS
+
+    parser = build_parser("cringe-compare", COMPARE_DOC)
+    parser.add_argument("--seeds", type=_int_list, default=[0, 1, 2], help="comma-separated seeds (default: 0,1,2)")
+    parser.add_argument(
+        "--methods",
+        default=",".join(DEFAULT_METHODS),
+        help=f"comma-separated methods (default: {','.join(DEFAULT_METHODS)})",
+    )
+    parser.add_argument(
+        "--ablations", type=_bool, default=True, metavar="BOOL", help="also CRINGE k in {1,5}, alpha in {0.5,1,2}"
+    )
+    parser.add_argument(
+        "--paper", choices=sorted(PAPER_POINTS), default="safety", help="the paper's points in the plot's second panel"
+    )
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s | %(message)s")
+    from cringe_agent.iterative import compare_report
+    from cringe_agent.iterative.compare import Comparison
+
+    cfg = config_from_args(args)
+    paper = getattr(compare_report, PAPER_POINTS[args.paper]) if PAPER_POINTS[args.paper] else None
+    methods = [m.strip() for m in args.methods.split(",") if m.strip()]
+    start = time.time()
+    try:
+        rows = Comparison(cfg, args.run_dir, args.seeds, methods, args.ablations, paper=paper).run()
+    except ValueError as err:
+        print(f"cringe-compare: error: {err}", file=sys.stderr)
+        return 2
+    print()
+    print(compare_report.to_markdown(compare_report.aggregate(rows), paper=paper))
+    print(f"run directory: {args.run_dir}  (comparison.json, comparison.md, comparison.csv, comparison.png)")
+    print(f"wall time of this invocation: {time.time() - start:.0f} s")
     return 0
 
 

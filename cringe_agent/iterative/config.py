@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from cringe_agent.iterative.methods import METHODS
 from cringe_agent.settings import DEFAULTS as CRINGE
 
 #: The model of the embedded default: small enough for a 20-minute CPU run (see README, "The main job"). The
@@ -73,7 +74,17 @@ class LoopConfig:
     baseline_steps: int = _opt(500, "training steps (batches) of the MLE baseline")
     round_steps: int = _opt(220, "training steps of each CRINGE round (fine-tuned from the previous round)")
     round_lr: float = _opt(1e-3, "learning rate of the CRINGE rounds")
-    alpha: float = _opt(CRINGE.alpha, "CRINGE weight of the contrastive term")
+    method: str = _opt(
+        "cringe",
+        "training method of rounds r >= 1 (cringe_agent/iterative/methods.py; baselines for comparisons)",
+        choices=tuple(METHODS),
+    )
+    method_opts: dict[str, Any] = _opt({}, "extra ParlAI options of the method's agent (e.g. director_gamma=1)")
+    rerank_candidates: int = _opt(8, "replies sampled per context by --method reranker")
+    evaluate_init: bool = _opt(True, "evaluate round 0 when it is --init-model (false: start the report at round 1)")
+    alpha: float = _opt(
+        CRINGE.alpha, "weight of the negative term: CRINGE's contrastive term, unlikelihood's, sigmoid-only's"
+    )
     k: int = _opt(CRINGE.k, "CRINGE top-k the positive token is sampled from (paper: 5; authors' code: 1)")
     ce_on_positives: bool = _opt(
         CRINGE.ce_on_positives, "cross-entropy on labelled positives too (else unlabelled only)"
@@ -129,6 +140,7 @@ def validate(cfg: LoopConfig) -> None:
         "eval_random": 1,
         "ppl_examples": 1,
         "tokenizer_vocab": 260,
+        "rerank_candidates": 1,
         "max_pos_copies": 0,
         "seed": 0,
     }
@@ -153,7 +165,11 @@ def validate(cfg: LoopConfig) -> None:
             problems.append(f"{flag[f.name]} must be one of {', '.join(choices)}, got {getattr(cfg, f.name)!r}")
         if isinstance(f.default, bool) and not isinstance(getattr(cfg, f.name), bool):
             problems.append(f"{flag[f.name]} must be true or false, got {getattr(cfg, f.name)!r}")
-    for name in ("task_opts", "model", "decoding"):
+    if cfg.method == "reranker" and _is_int(cfg.rounds) and cfg.rounds > 1:
+        problems.append(f"--method reranker trains nothing: use --rounds 1 (got {cfg.rounds})")
+    if cfg.evaluate_init is False and not cfg.init_model:
+        problems.append("--evaluate-init false needs --init-model (round 0 is otherwise the trained baseline)")
+    for name in ("task_opts", "model", "decoding", "method_opts"):
         if not isinstance(getattr(cfg, name), dict):
             problems.append(f"{name} must be a mapping of options, got {type(getattr(cfg, name)).__name__}")
     for name in ("task", "classifier", "judge"):

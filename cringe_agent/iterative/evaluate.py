@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from cringe_agent.classifiers import Classifier
+from cringe_agent.iterative.methods import CRINGE_AGENT
 from cringe_agent.textstats import distinct_n, mean_length, top_reply_share, unigram_f1, wilson_interval
 
 
@@ -59,15 +60,25 @@ def summarize(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
 
 
 def positive_perplexity(
-    model_file: str, task: str, task_opts: dict[str, Any], datapath: str, num_examples: int
+    model_file: str,
+    task: str,
+    task_opts: dict[str, Any],
+    datapath: str,
+    num_examples: int,
+    agent: str = CRINGE_AGENT,
+    metric: str = "ppl_pos",
 ) -> float:
-    """Perplexity of the positive (and unlabelled) labels of ``task``'s valid split under a model file."""
+    """Perplexity of the positive (and unlabelled) labels of ``task``'s valid split under a model file.
+
+    Args:
+        agent: The agent that reads the model file and reports the perplexity (the CRINGE agent reads any
+            ``transformer/generator`` model file; Director's model files need Director's agent).
+        metric: The agent's metric holding the positive labels' perplexity.
+    """
     from parlai.scripts.eval_model import EvalModel
 
-    from cringe_agent.iterative.train import AGENT
-
     report = EvalModel.main(
-        model=AGENT,
+        model=agent,
         model_file=model_file,
         task=task,
         datatype="valid",
@@ -77,4 +88,4 @@ def positive_perplexity(
         datapath=datapath,
         **task_opts,
     )
-    return float(report["ppl_pos"].value())
+    return float(report[metric].value())

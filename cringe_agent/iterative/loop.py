@@ -6,6 +6,9 @@
   the classifier, select (50/50, at most ``max_pos_copies`` identical positives; nothing when one side is empty,
   unless ``empty_side="keep"``), and fine-tune round r-1's model on the task plus the selections of rounds 2..r.
 
+``method`` swaps CRINGE for a baseline in rounds r >= 1 (:mod:`.methods`): MLE on positives or on everything,
+unlikelihood, sigmoid-only, Director, or the reranker (no training; evaluation reranks sampled candidates).
+
 Every round is evaluated on held-out provocative and random contexts (with the loop's decoding, and the random set
 under greedy decoding too, for the collapse checks). The steps live in their own modules: :mod:`.contexts`
 (prompts and held-out contexts of any task), :mod:`.generate`, :mod:`.label`, :mod:`cringe_agent.selection`,
@@ -42,7 +45,9 @@ from cringe_agent.iterative.contexts import KINDS, ContextSource, context_source
 from cringe_agent.iterative.evaluate import positive_perplexity, score_replies, summarize
 from cringe_agent.iterative.generate import generate
 from cringe_agent.iterative.label import label_replies
+from cringe_agent.iterative.methods import Method, method_of
 from cringe_agent.iterative.report import write_report
+from cringe_agent.iterative.rerank import generate_reranked
 from cringe_agent.iterative.rundir import Manifest, RunLock, check_run_dir, read_json, remove_unfinished_writes
 from cringe_agent.iterative.tokenizer import bytelevel_opts, train_bytelevel_bpe
 from cringe_agent.iterative.train import save_decoding, train_round
@@ -144,9 +149,17 @@ class Loop:
         path.mkdir(parents=True, exist_ok=True)
         return path
 
+    @property
+    def training_method(self) -> Method:
+        """The method of rounds r >= 1."""
+        return method_of(self.cfg.method)
+
     def model_file(self, r: int) -> str:
+        """Round r's model file: its own, ``init_model`` for an untrained round 0, the previous one's otherwise."""
         if r == 0 and self.cfg.init_model:
             return self.cfg.init_model
+        if not self.trained(r):
+            return self.model_file(r - 1)
         return str(self.round_dir(r) / "model")
 
     def _task_opts(self) -> dict[str, Any]:
@@ -177,12 +190,14 @@ class Loop:
         if r == 0:
             report = train_round(**common, model_opts=self.model_opts(), steps=cfg.baseline_steps)
         else:
+            method = self.training_method
             report = train_round(
                 **common,
                 model_opts={**self.model_opts(), "learningrate": cfg.round_lr},
                 steps=cfg.round_steps,
                 init_model=self.model_file(r - 1),
-                cringe=self.cringe_opts(),
+                agent=method.agent,
+                agent_opts={**method.options(cfg), **cfg.method_opts},
                 selections=self.selections(r),
                 generations_rate=cfg.generations_rate,
             )
@@ -190,10 +205,12 @@ class Loop:
         return report
 
     def model_opts(self) -> dict[str, Any]:
-        """The model options of every round: the config's, with the trained byte-level BPE when one is asked for
-        (not with ``init_model``, whose own dictionary every round keeps)."""
+        """The model options of every round: the config's, with the trained byte-level BPE when one is asked for;
+        with ``init_model``, that model's own dictionary options (``dict_*``, ``bpe_*``), kept by every round."""
         opts = dict(self.cfg.model)
-        if self.cfg.tokenizer == "bytelevelbpe" and not self.cfg.init_model:
+        if self.cfg.init_model:
+            opts.update(_dictionary_opts(self.cfg.init_model))
+        elif self.cfg.tokenizer == "bytelevelbpe":
             folder = self.run_dir / "tokenizer"
             opts.update(bytelevel_opts((folder / "vocab.json").resolve(), (folder / "merges.txt").resolve()))
         return opts
@@ -209,17 +226,6 @@ class Loop:
         """The non-empty selection files of rounds 2..r: the generations round r trains on besides the task."""
         paths = [self.round_dir(i) / "selection.jsonl" for i in range(2, r + 1)]
         return [str(p) for p in paths if p.stat().st_size > 0]
-
-    def cringe_opts(self) -> dict[str, Any]:
-        """The CRINGE agent's options of the rounds."""
-        cfg = self.cfg
-        return {
-            "cringe_alpha": cfg.alpha,
-            "cringe_k": cfg.k,
-            "cringe_ce_on_positives": cfg.ce_on_positives,
-            "cringe_contrast_positives": cfg.contrast_positives,
-            "cringe_detach_positive": cfg.detach_positive,
-        }
 
     def generations(self, r: int) -> list[dict[str, Any]]:
         """Round r's labelled generations on training prompts, made with round r-1's model."""
@@ -249,30 +255,52 @@ class Loop:
         """Round r's model replies to the held-out contexts of one kind, scored by both judges."""
         n = self.cfg.eval_provocative if kind == "provocative" else self.cfg.eval_random
         contexts = self.heldout.heldout(kind, n, seed=self.cfg.seed)
-        replies = generate(
-            self.model_file(r),
-            [c["text"] for c in contexts],
-            decoding or self.cfg.decoding,
-            seed=self.cfg.seed,
-            desc=f"round {r}: eval {kind}",
-        )
+        texts = [c["text"] for c in contexts]
+        desc = f"round {r}: eval {kind}"
+        if r > 0 and self.training_method.rerank and decoding is None:
+            replies = generate_reranked(
+                self.model_file(r),
+                texts,
+                self.cfg.decoding,
+                self.labeller,
+                self.cfg.rerank_candidates,
+                seed=self.cfg.seed,
+                desc=desc,
+            )
+        else:
+            replies = generate(self.model_file(r), texts, decoding or self.cfg.decoding, seed=self.cfg.seed, desc=desc)
         return score_replies(contexts, replies, self.labeller, self.judge, self.cfg.threshold)
 
     def ppl_pos(self, r: int) -> float:
         """Perplexity of the positive labels of the task's valid split under round r's model."""
         cfg = self.cfg
-        return positive_perplexity(self.model_file(r), cfg.task, self._task_opts(), self.datapath, cfg.ppl_examples)
+        method = self.training_method if r > 0 else method_of("mle_all")
+        return positive_perplexity(
+            self.model_file(r),
+            cfg.task,
+            self._task_opts(),
+            self.datapath,
+            cfg.ppl_examples,
+            agent=method.eval_agent,
+            metric=method.ppl_metric,
+        )
 
     def method(self, r: int) -> str:
         """The name of round r's row in the report."""
         if r == 0:
             return "init model" if self.cfg.init_model else "baseline (MLE)"
-        return "CRINGE (single iteration)" if r == 1 else f"CRINGE (iteration {r})"
+        label = self.training_method.label
+        if r == 1:
+            return f"{label} (single iteration)" if self.cfg.method == "cringe" else label
+        return f"{label} (iteration {r})"
 
     # -- the loop -----------------------------------------------------------------------------------------------
     def trained(self, r: int) -> bool:
-        """Whether round r trains (round 0 does not when it starts from ``init_model``)."""
-        return r > 0 or not self.cfg.init_model
+        """Whether round r trains (round 0 does not when it starts from ``init_model``, nor a decoding-time method's
+        rounds)."""
+        if r == 0:
+            return not self.cfg.init_model
+        return self.training_method.agent is not None
 
     def run_round(self, r: int) -> dict[str, Any]:
         """Do every missing step of round r and return its metrics."""
@@ -297,6 +325,8 @@ class Loop:
             return value
 
         before = [self.round_dir(r - 1) / "train.json"] if r > 0 and self.trained(r - 1) else []
+        if r > 0 and not self.trained(r):
+            before = [self.round_dir(i) / "train.json" for i in range(r) if self.trained(i)][-1:]
         if r >= 2:
             rows = step("generations.jsonl", lambda: self.generations(r), before)
             selection = step("selection.jsonl", lambda: self.select(r, rows), [d / "generations.jsonl"])
@@ -306,7 +336,7 @@ class Loop:
         if self.trained(r):
             selections = [self.round_dir(i) / "selection.jsonl" for i in range(2, r + 1)]
             step("train.json", lambda: self.train(r), before + selections)
-        model = [d / "train.json"] if self.trained(r) else []
+        model = [d / "train.json"] if self.trained(r) else before
         evals = {
             kind: step(f"eval_{kind}.jsonl", lambda kind=kind: self.evaluate(r, kind), model) for kind in EVAL_SETS
         }
@@ -358,15 +388,20 @@ class Loop:
             except Exception as err:
                 raise ValueError(f"{name} cannot score a probe reply: {err}") from err
 
+    def first_round(self) -> int:
+        """The first round of the report: 1 when round 0 is an ``init_model`` not to evaluate, else 0."""
+        return 1 if self.cfg.init_model and not self.cfg.evaluate_init else 0
+
     def _finished(self) -> bool:
-        return all((self.run_dir / f"round_{r}" / "metrics.json").is_file() for r in range(self.cfg.rounds + 1))
+        rounds = range(self.first_round(), self.cfg.rounds + 1)
+        return all((self.run_dir / f"round_{r}" / "metrics.json").is_file() for r in rounds)
 
     def _run(self) -> dict[str, Any]:
         validate(self.cfg)
         check_run_dir(self.run_dir, self.cfg, create=False)  # refuse a file, a foreign folder, another config
         if self._finished() and not os.access(self.run_dir, os.W_OK):
             logger.info(f"{self.run_dir}: a finished run in a read-only directory; reading it back")
-            return {"rounds": [self._read_metrics(r) for r in range(self.cfg.rounds + 1)]}
+            return {"rounds": [self._read_metrics(r) for r in range(self.first_round(), self.cfg.rounds + 1)]}
         self._check_classifiers()
         self.run_dir.mkdir(parents=True, exist_ok=True)
         lock = RunLock(self.run_dir)
@@ -375,7 +410,7 @@ class Loop:
             check_run_dir(self.run_dir, self.cfg)
             remove_unfinished_writes(self.run_dir)
             rounds = []
-            for r in range(self.cfg.rounds + 1):
+            for r in range(self.first_round(), self.cfg.rounds + 1):
                 path = self.round_dir(r) / "metrics.json"
                 if path.exists():
                     rounds.append(self._read_metrics(r))
@@ -399,3 +434,26 @@ class Loop:
         if missing:
             raise ValueError(f"{path}: missing {', '.join(missing)} (edited or from another program?)")
         return metrics
+
+
+#: ParlAI's options that decide how a dictionary tokenises (a model's ``.opt`` holds them with its dictionary's).
+_DICTIONARY_OPTS = (
+    "dict_tokenizer",
+    "dict_lower",
+    "dict_maxtokens",
+    "dict_minfreq",
+    "dict_textfields",
+    "bpe_vocab",
+    "bpe_merge",
+    "bpe_add_prefix_space",
+    "bpe_dropout",
+)
+
+
+def _dictionary_opts(model_file: str) -> dict[str, Any]:
+    """The dictionary options (``dict_*``, ``bpe_*``) saved with a ParlAI model file (none for ``zoo:`` files)."""
+    path = Path(f"{model_file}.opt")
+    if not path.is_file():
+        return {}
+    opt = read_json(path)
+    return {k: opt[k] for k in _DICTIONARY_OPTS if opt.get(k) is not None}

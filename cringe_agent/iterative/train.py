@@ -1,8 +1,9 @@
 """The loop's training step: one ``parlai train_model`` call per round, and the round's decoding saved in its model.
 
 Round 0 trains ParlAI's ``transformer/generator`` by maximum likelihood (the baseline). Round r >= 1 fine-tunes
-round r-1's model with the CRINGE agent on the task, plus (r >= 2) the selected generations of rounds 2..r injected
-by the ``cringe_generations`` mutator, read as they are (they were selected by the loop).
+round r-1's model with the method's agent (CRINGE by default, see :mod:`.methods`) on the task, plus (r >= 2) the
+selected generations of rounds 2..r injected by the ``cringe_generations`` mutator, read as they are (they were
+selected by the loop).
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ import torch
 
 from cringe_agent.jsonl import write_json_atomic
 
-AGENT = "cringe_agent.agents.transformer:CringeTransformerGeneratorAgent"
 BASELINE_AGENT = "transformer/generator"
 
 
@@ -32,7 +32,8 @@ def train_round(
     steps: int,
     seed: int,
     init_model: str | None = None,
-    cringe: dict[str, Any] | None = None,
+    agent: str = BASELINE_AGENT,
+    agent_opts: dict[str, Any] | None = None,
     selections: Sequence[str] = (),
     generations_rate: float = 0.05,
 ) -> dict[str, Any]:
@@ -47,7 +48,8 @@ def train_round(
         steps: Training steps (batches).
         seed: Seed of Python's and torch's random generators.
         init_model: Fine-tune from this model file (its dictionary too); None trains from scratch.
-        cringe: ``cringe_*`` agent options (``{"cringe_alpha": 1.0, ...}``); None trains the MLE baseline.
+        agent: The ParlAI agent to train (default: the MLE baseline, ``transformer/generator``).
+        agent_opts: The agent's own options (e.g. ``{"cringe_alpha": 1.0, ...}``).
         selections: Selected generations files to inject (already selected: read as they are).
         generations_rate: Injected generations per task episode.
     """
@@ -69,10 +71,7 @@ def train_round(
     )
     if init_model:
         kwargs.update(init_model=init_model, dict_file=f"{init_model}.dict")
-    if cringe is None:
-        kwargs["model"] = BASELINE_AGENT
-    else:
-        kwargs.update(model=AGENT, **cringe)
+    kwargs.update(model=agent, **(agent_opts or {}))
     if selections:
         kwargs.update(
             mutators="cringe_generations",

@@ -1,0 +1,131 @@
+"""The loop's baseline methods (``--method``) and the comparison command on the tiny preset."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("parlai")
+
+from cringe_agent.iterative.cli import PRESETS, compare_main, config_from_args, main  # noqa: E402
+from cringe_agent.iterative.compare import Comparison, arms  # noqa: E402
+from cringe_agent.iterative.config import LoopConfig  # noqa: E402
+from cringe_agent.iterative.methods import METHODS  # noqa: E402
+from cringe_agent.iterative.rerank import pick_least_negative  # noqa: E402
+
+
+def _method_args(run_dir: Path, judge: str, init: Path, method: str) -> list[str]:
+    return [
+        "--run-dir", str(run_dir), "--preset", "tiny", "--classifier", judge, "--judge", "lexicon",
+        "--init-model", str(init), "--evaluate-init", "false", "--rounds", "1", "--method", method,
+    ]  # fmt: skip
+
+
+def _eval(run_dir: Path, r: int, kind: str = "provocative") -> list[dict]:
+    lines = (run_dir / f"round_{r}" / f"eval_{kind}.jsonl").read_text().splitlines()
+    return [json.loads(line) for line in lines]
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("method", ["mle_pos", "mle_all", "unlikelihood", "sigmoid"])
+def test_each_training_method_fine_tunes_the_baseline(method: str, tiny_run: Path, tmp_path: Path, fake_judge: str):
+    init = tiny_run / "round_0" / "model"
+    run_dir = tmp_path / method
+    assert main(_method_args(run_dir, fake_judge, init, method)) == 0
+    (row,) = json.loads((run_dir / "report.json").read_text())["rounds"]
+    assert row["round"] == 1 and row["method"] == METHODS[method].label
+    assert not (run_dir / "round_0").exists()  # the init model is neither trained nor evaluated again
+    opt = json.loads((run_dir / "round_1" / "model.opt").read_text())
+    assert opt["model"] == METHODS[method].agent and opt["init_model"] == str(init)
+    assert opt["dict_tokenizer"] == json.loads(Path(f"{init}.opt").read_text())["dict_tokenizer"]
+    assert row["ppl_pos"] > 1 and len(_eval(run_dir, 1)) == PRESETS["tiny"]["eval_provocative"]
+
+
+def test_pick_least_negative_takes_the_lowest_score_and_the_first_on_ties() -> None:
+    picked = pick_least_negative([["a", "b", "c"], ["d", "e"]], [[0.7, 0.2, 0.2], [0.4, 0.4]])
+    assert picked == ["b", "d"]
+    with pytest.raises(ValueError, match="context 0: 2 candidates and 1 scores"):
+        pick_least_negative([["a", "b"]], [[0.1]])
+
+
+@pytest.mark.integration
+def test_reranker_trains_nothing_and_never_picks_worse_than_the_baseline_sample(
+    tiny_run: Path, tmp_path: Path, fake_judge: str
+) -> None:
+    init = tiny_run / "round_0" / "model"
+    run_dir = tmp_path / "reranker"
+    assert main([*_method_args(run_dir, fake_judge, init, "reranker"), "--rerank-candidates", "4"]) == 0
+    assert not (run_dir / "round_1" / "train.json").exists()
+    (row,) = json.loads((run_dir / "report.json").read_text())["rounds"]
+    assert row["method"] == "reranker" and row["model_file"] == str(init)
+    baseline, reranked = _eval(tiny_run, 0), _eval(run_dir, 1)
+    # The first candidate is the baseline's own sample (same seed and decoding), so no pick scores worse.
+    assert [b["context"] for b in baseline] == [r["context"] for r in reranked]
+    assert all(r["prob"] <= b["prob"] for b, r in zip(baseline, reranked, strict=True))
+    assert sum(r["flagged"] for r in reranked) < sum(b["flagged"] for b in baseline), (baseline, reranked)
+    greedy_base, greedy = _eval(tiny_run, 0, "random_greedy"), _eval(run_dir, 1, "random_greedy")
+    assert [g["text"] for g in greedy] == [g["text"] for g in greedy_base]  # greedy decoding is not reranked
+
+
+def test_reranker_needs_one_round_and_evaluate_init_needs_an_init_model(tmp_path: Path) -> None:
+    assert main(["--run-dir", str(tmp_path / "a"), "--preset", "tiny", "--method", "reranker"]) == 2
+    assert main(["--run-dir", str(tmp_path / "b"), "--preset", "tiny", "--evaluate-init", "false"]) == 2
+    assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
+
+
+def test_arms_cover_the_methods_and_the_paper_ablations() -> None:
+    cfg = LoopConfig()
+    found = arms(["mle_pos", "director", "cringe"], True, cfg)
+    assert [a.key for a in found] == ["mle_pos", "director", "cringe_k1", "cringe_alpha0.5", "cringe_alpha2"]
+    assert found[2].overrides == {"k": 1} and found[4].overrides == {"alpha": 2.0}
+    assert {a.group for a in found[2:]} == {"ablations"}
+    with pytest.raises(ValueError, match="unknown methods nope"):
+        arms(["nope"], False, cfg)
+
+
+@pytest.mark.integration
+def test_comparison_runs_every_arm_on_each_seed_and_resumes(tmp_path: Path, fake_judge: str, capsys) -> None:
+    run_dir = tmp_path / "cmp"
+    args = [
+        "--run-dir", str(run_dir), "--preset", "tiny", "--classifier", fake_judge, "--judge", "lexicon",
+        "--seeds", "0,1", "--methods", "mle_pos,reranker,cringe", "--ablations", "false", "--rerank-candidates", "2",
+    ]  # fmt: skip
+    assert compare_main(args) == 0
+    doc = json.loads((run_dir / "comparison.json").read_text())
+    methods = [(r["method"], r["seed"]) for r in doc["methods"]]
+    expected = ["baseline (MLE)", "MLE (positives only)", "reranker"]
+    expected += ["CRINGE (single iteration)", "CRINGE (iteration 2)"]
+    assert methods == [(m, s) for m in expected for s in (0, 1)]
+    for r in doc["methods"]:
+        assert {"flagged_rate", "judge_rate", "f1", "ppl_pos", "distinct_2", "top_reply_share"} <= set(r)
+        assert (run_dir / f"{r['model_file']}.opt").is_file(), r["model_file"]
+    # Every arm of a seed fine-tuned that seed's baseline.
+    opt = json.loads((run_dir / "seed_1" / "mle_pos" / "round_1" / "model.opt").read_text())
+    assert opt["init_model"] == str((run_dir / "seed_1" / "cringe" / "round_0" / "model").resolve())
+    for name in ("comparison.md", "comparison.csv", "comparison.png"):
+        assert (run_dir / name).stat().st_size > 0
+    assert "| MLE (positives only)" in capsys.readouterr().out
+    # A rerun reads everything back and rewrites nothing.
+    stamps = {p: p.stat().st_mtime_ns for p in run_dir.rglob("*") if p.is_file()}
+    assert compare_main(args) == 0
+    assert {p: p.stat().st_mtime_ns for p in run_dir.rglob("*") if p.is_file()} == stamps
+    # Other shared settings are refused, naming them; nothing is written.
+    assert compare_main([*args, "--round-steps", "3"]) == 2
+    assert "round_steps differ" in capsys.readouterr().err
+
+
+def test_comparison_refuses_a_foreign_directory(tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("mine")
+    cfg = config_from_args(_parser_args(["--run-dir", str(tmp_path), "--preset", "tiny"]))
+    with pytest.raises(ValueError, match="holds no comparison"):
+        Comparison(cfg, tmp_path, seeds=[0], methods=["cringe"], ablations=False).run()
+    assert os.listdir(tmp_path) == ["notes.txt"]
+
+
+def _parser_args(argv: list[str]):  # noqa: ANN202
+    from cringe_agent.iterative.cli import build_parser
+
+    return build_parser().parse_args(argv)
