@@ -25,6 +25,8 @@ from cringe_agent.iterative.config import LoopConfig
 PRESETS: dict[str, dict[str, Any]] = {
     "demo": {},
     "long": {"baseline_steps": 4000, "round_steps": 800, "prompts": 10000, "eval_random": 2000},
+    # cringe-compare's chit-chat comparison: the demo's training, smaller random and perplexity sets (README).
+    "compare": {"eval_random": 500, "ppl_examples": 1000, "rerank_candidates": 4},
     "tiny": {
         "tokenizer": "parlai",
         "model": {

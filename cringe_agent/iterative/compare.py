@@ -5,7 +5,7 @@ baseline (round 0), CRINGE's single iteration (round 1) and its iterative rounds
 every ablation of CRINGE's ``k`` and ``alpha``, is a one-round loop run that fine-tunes *that seed's* baseline model
 with the same steps, learning rate, data and decoding, and is evaluated on the same held-out contexts:
 
-    run_dir/compare_config.json          the loop settings shared by every arm, the methods and ablations
+    run_dir/compare_config.json          the loop settings shared by every arm
     run_dir/seed_<s>/cringe/             baseline, CRINGE (single iteration), CRINGE (iteration r)
     run_dir/seed_<s>/<arm>/round_1/      each other method or ablation (its own loop run directory)
     run_dir/comparison.json, .md, .csv, .png
@@ -135,27 +135,24 @@ class Comparison:
         self.arms = arms(self.methods, ablations, config)
 
     def _check_dir(self) -> None:
-        """Create the directory with its settings, or refuse one that holds another comparison or other files."""
-        settings = {"loop": {**self.cfg.to_dict(), "seed": None}, "methods": self.methods, "ablations": self.ablations}
+        """Create the directory with the shared loop settings, or refuse one of other settings or other files.
+
+        Seeds, methods and ablations may change between invocations: each arm's run directory is checked by its own
+        loop, so a finished arm is reused and a new one is added.
+        """
+        settings = {"loop": {**self.cfg.to_dict(), "seed": None}}
         path = self.run_dir / CONFIG
         if path.exists():
-            saved = read_json(path)
-            if saved != settings:
-                diff = sorted(
-                    k
-                    for k in set(saved.get("loop", {})) | set(settings["loop"])
-                    if saved.get("loop", {}).get(k) != settings["loop"].get(k)
-                )
-                other = [k for k in ("methods", "ablations") if saved.get(k) != settings[k]]
+            saved = read_json(path).get("loop", {})
+            diff = sorted(k for k in set(saved) | set(settings["loop"]) if saved.get(k) != settings["loop"].get(k))
+            if diff:
                 raise ValueError(
-                    f"{self.run_dir} holds a comparison of other settings ({', '.join(diff + other)} differ); "
-                    "use another --run-dir, or the same settings to resume it (only --seeds may change)"
+                    f"{self.run_dir} holds a comparison of other settings ({', '.join(diff)} differ); use another "
+                    "--run-dir, or the same settings to resume it (--seeds, --methods and --ablations may change)"
                 )
             return
         if self.run_dir.exists() and (self.run_dir.is_file() or any(self.run_dir.iterdir())):
-            raise ValueError(
-                f"{self.run_dir} is not empty and holds no comparison ({CONFIG}); choose another --run-dir"
-            )
+            raise ValueError(f"{self.run_dir} is not empty and holds no comparison ({CONFIG}): use another --run-dir")
         self.run_dir.mkdir(parents=True, exist_ok=True)
         write_json_atomic(path, settings)
 
