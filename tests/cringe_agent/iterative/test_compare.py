@@ -30,7 +30,7 @@ def _eval(run_dir: Path, r: int, kind: str = "provocative") -> list[dict]:
 
 
 @pytest.mark.integration
-@pytest.mark.parametrize("method", ["mle_pos", "mle_all", "unlikelihood", "sigmoid"])
+@pytest.mark.parametrize("method", ["mle_pos", "mle_all", "unlikelihood", "sigmoid", "director"])
 def test_each_training_method_fine_tunes_the_baseline(method: str, tiny_run: Path, tmp_path: Path, fake_judge: str):
     init = tiny_run / "round_0" / "model"
     run_dir = tmp_path / method
