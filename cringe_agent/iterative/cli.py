@@ -27,6 +27,21 @@ PRESETS: dict[str, dict[str, Any]] = {
     "long": {"baseline_steps": 4000, "round_steps": 800, "prompts": 10000, "eval_random": 2000},
     # cringe-compare's chit-chat comparison: the demo's training, smaller random and perplexity sets (README).
     "compare": {"eval_random": 500, "ppl_examples": 1000, "rerank_candidates": 4},
+    # The embedded persona contradiction task at CPU scale (projects/persona_contradiction); pass the labeller with
+    # --classifier parlai+context:PATH (python -m tasks.persona.classifier trains one).
+    "persona": {
+        "task": "tasks.persona.agents",
+        "task_opts": {},
+        "judge": "tasks.persona.checker:judge",
+        "model": {"batchsize": 32, "text_truncate": 128, "truncate": 128},
+        "baseline_steps": 200,
+        "round_steps": 60,
+        "prompts": 400,
+        "eval_provocative": 200,
+        "eval_random": 200,
+        "ppl_examples": 300,
+        "rerank_candidates": 4,
+    },
     "tiny": {
         "tokenizer": "parlai",
         "model": {
@@ -119,6 +134,8 @@ def config_from_args(args: argparse.Namespace) -> LoopConfig:
     """The preset, then the flags given, as a :class:`LoopConfig`."""
     cfg = LoopConfig()
     preset = PRESETS[args.preset]
+    if preset.get("task", cfg.task) != cfg.task:
+        cfg.task_opts = {}  # the default task options belong to the default task (chit-chat)
     for key, value in preset.items():
         setattr(cfg, key, {**getattr(cfg, key), **value} if isinstance(value, dict) else value)
     if args.task is not None and args.task != cfg.task:

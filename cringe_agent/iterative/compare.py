@@ -1,9 +1,10 @@
 """The paper's comparison from one command: every method trained on the same data, budget, decoding and seeds.
 
 For each seed, one loop run (:class:`~cringe_agent.iterative.loop.Loop`, method ``cringe``) trains the MLE
-baseline (round 0), CRINGE's single iteration (round 1) and its iterative rounds (r >= 2). Every other method, and
-every ablation of CRINGE's ``k`` and ``alpha``, is a one-round loop run that fine-tunes *that seed's* baseline model
-with the same steps, learning rate, data and decoding, and is evaluated on the same held-out contexts:
+baseline (round 0; with ``--init-model``, that model is every seed's round 0), CRINGE's single iteration (round 1)
+and its iterative rounds (r >= 2). Every other method, and every ablation of CRINGE's ``k`` and ``alpha``, is a
+one-round loop run that fine-tunes *that seed's* baseline model with the same steps, learning rate, data and
+decoding, and is evaluated on the same held-out contexts:
 
     run_dir/compare_config.json          the loop settings shared by every arm
     run_dir/seed_<s>/cringe/             baseline, CRINGE (single iteration), CRINGE (iteration r)
@@ -162,13 +163,14 @@ class Comparison:
 
     def arm_config(self, arm: Arm, seed: int) -> LoopConfig:
         """An arm's one-round loop: fine-tune the seed's baseline model with the arm's method and settings."""
-        baseline = self.run_dir / f"seed_{seed}" / "cringe" / "round_0" / "model"
+        loop_dir = self.run_dir / f"seed_{seed}" / "cringe"
+        baseline = Loop(self.seed_config(seed), loop_dir.resolve()).model_file(0)  # or the shared --init-model
         return dataclasses.replace(
             self.cfg,
             seed=seed,
             method=arm.method,
             rounds=1,
-            init_model=str(baseline.resolve()),
+            init_model=baseline,
             evaluate_init=False,
             **arm.overrides,
         )
