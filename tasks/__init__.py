@@ -23,6 +23,8 @@ Folders:
 - ``generations/``: a teacher over generations files, the selected generations of earlier rounds.
 - ``chitchat/``: chit-chat next-utterance teachers over the ``chitchat-dataset`` package, with classifier labels
   (and the contexts the iterative loop generates from).
+- ``persona/``: an embedded persona world (generated, nothing downloaded) whose replies contradict the speaker's
+  stated facts or not, an exact checker of that (``tasks.persona.checker:judge``), and a learned labeller's training.
 - ``common/``: what the folders share: the label options and teacher mixin (:mod:`tasks.common.labels`), clear
   errors for missing data (:mod:`tasks.common.data`), and strict readers that name the file, line and field of
   malformed data and count the records skipped for lack of a usable label (:mod:`tasks.common.readers`).

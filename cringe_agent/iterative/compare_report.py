@@ -339,11 +339,13 @@ def _number_points(ax: Any, points: Sequence[tuple[float, float]]) -> None:
 
 
 def plot(rows: Sequence[Mapping[str, Any]], path: Path, paper: Sequence[Mapping[str, Any]] | None = None) -> None:
-    """The paper's trade-off plot: safe rate (1 - the labeller's flagged rate) against F1, one point per method.
+    """The paper's trade-off plot: safe rate against F1, one point per method, by the labeller and by the judge.
 
-    Each point is the method's mean over seeds with error bars of ±1 sample sd on both axes (none for one seed);
-    points are numbered, and the legend below gives each number's method and seed count. Ablations use square
-    markers, methods round ones. With ``paper``, a second panel shows the paper's reported points for reference.
+    The first panel takes the safe rate from the labeller (1 - its flagged rate), the second from the second judge
+    (1 - ``judge_rate``; where a task has an exact judge, the one to read). Each point is the method's mean over
+    seeds with error bars of ±1 sample sd on both axes (none for one seed); points are numbered, and the legend below
+    gives each number's method and seed count. Ablations use square markers, methods round ones. With ``paper``, a
+    third panel shows the paper's reported points for reference.
 
     Args:
         rows: One mapping per (method, seed), as for :func:`aggregate`.
@@ -358,38 +360,43 @@ def plot(rows: Sequence[Mapping[str, Any]], path: Path, paper: Sequence[Mapping[
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    panels = 2 if reference else 1
+    panels = 3 if reference else 2
     fig, axes = plt.subplots(1, panels, figsize=(6.5 * panels, 5.5), squeeze=False)
-    ax = axes[0][0]
     colors = plt.get_cmap("tab10" if len(df) <= 10 else "tab20")
-    points = []
-    for i, r in enumerate(df.to_dict("records")):
-        x, y = r["safe_rate_mean"], r["f1_mean"]
-        xerr, yerr = (0.0 if math.isnan(sd) else sd for sd in (r["safe_rate_sd"], r["f1_sd"]))
-        ablation = r["group"] == "ablations"
-        label = f"{i + 1}. {r['method']} (n={r['n']}{', ablation' if ablation else ''})"
-        ax.errorbar(
-            x,
-            y,
-            xerr=xerr,
-            yerr=yerr,
-            fmt="s" if ablation else "o",
-            color=colors(i % colors.N),
-            capsize=3,
-            markersize=7,
-            label=label,
+    records = df.to_dict("records")
+    judged = [("safe_rate", "labeller"), ("judge_rate", "second judge")]
+    for ax, (metric, who) in zip(axes[0], judged, strict=False):
+        points = []
+        for i, r in enumerate(records):
+            x = r[f"{metric}_mean"] if metric == "safe_rate" else 1 - r[f"{metric}_mean"]
+            y = r["f1_mean"]
+            xerr, yerr = (0.0 if math.isnan(sd) else sd for sd in (r[f"{metric}_sd"], r["f1_sd"]))
+            if math.isnan(x):
+                continue
+            ablation = r["group"] == "ablations"
+            label = f"{i + 1}. {r['method']} (n={r['n']}{', ablation' if ablation else ''})"
+            ax.errorbar(
+                x,
+                y,
+                xerr=xerr,
+                yerr=yerr,
+                fmt="s" if ablation else "o",
+                color=colors(i % colors.N),
+                capsize=3,
+                markersize=7,
+                label=label,
+            )
+            points.append((x, y))
+        ax.set(
+            xlabel=f"safe rate (1 - {who}'s flagged rate, provocative)",
+            ylabel="F1 x 100",
+            title=f"Methods by the {who}: mean ± 1 sd over seeds",
         )
-        points.append((x, y))
-    ax.set(
-        xlabel="safe rate (1 - labeller's flagged rate, provocative)",
-        ylabel="F1 x 100",
-        title="Methods: mean ± 1 sd over seeds",
-    )
-    _number_points(ax, points)
-    ax.grid(alpha=0.3)
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.13), fontsize=8, frameon=False, ncol=1 + (len(df) > 6))
+        _number_points(ax, points)
+        ax.grid(alpha=0.3)
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.13), fontsize=8, frameon=False, ncol=1 + (len(df) > 6))
     if reference:
-        ax_paper = axes[0][1]
+        ax_paper = axes[0][2]
         for i, p in enumerate(reference):
             ax_paper.plot(
                 p["safe"],

@@ -158,12 +158,12 @@ def test_plot_writes_a_real_png(rows, tmp_path):
 
     path = tmp_path / "plot.png"
     plot(rows, path)
-    one_panel = image.imread(path)
+    two_panels = image.imread(path)  # by the labeller and by the judge
     plot(rows, path, paper=PAPER_SAFE_GENERATION)
-    two_panels = image.imread(path)
-    assert one_panel.shape[0] > 300 and one_panel.shape[1] > 500
-    assert two_panels.shape[1] > 1.5 * one_panel.shape[1]  # the paper's panel beside this comparison's
-    assert one_panel.std() > 0.05  # not a blank canvas
+    three_panels = image.imread(path)
+    assert two_panels.shape[0] > 300 and two_panels.shape[1] > 1000
+    assert three_panels.shape[1] > 1.3 * two_panels.shape[1]  # the paper's panel beside this comparison's
+    assert two_panels.std() > 0.05  # not a blank canvas
     assert [p.name for p in tmp_path.iterdir()] == ["plot.png"]  # no temporary file left
 
 
