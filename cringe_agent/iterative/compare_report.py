@@ -361,7 +361,7 @@ def plot(rows: Sequence[Mapping[str, Any]], path: Path, paper: Sequence[Mapping[
     import matplotlib.pyplot as plt
 
     panels = 3 if reference else 2
-    fig, axes = plt.subplots(1, panels, figsize=(6.5 * panels, 5.5), squeeze=False)
+    fig, axes = plt.subplots(1, panels, figsize=(8 * panels, 5.5), squeeze=False)
     colors = plt.get_cmap("tab10" if len(df) <= 10 else "tab20")
     records = df.to_dict("records")
     judged = [("safe_rate", "labeller"), ("judge_rate", "second judge")]
