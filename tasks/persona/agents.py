@@ -108,6 +108,14 @@ class PersonaTeacher(LabelledTeacherMixin, DialogTeacher):
             }
             yield make_example(self.opt, ex.context_lines, ex.reply, ex.label, **fields), True
 
+    # Counted here rather than by ParlAI's stream reader (``-dt train:stream``), which caches the counts in a
+    # "<fold>.lengths" file in the working directory, stale as soon as a --persona-* option changes.
+    def num_examples(self) -> int:
+        return sum(keeps(self.opt, ex.label) for ex in world.examples(self.fold, **world_settings(self.opt)))
+
+    def num_episodes(self) -> int:
+        return self.num_examples()  # one example per episode
+
 
 class DefaultTeacher(PersonaTeacher):
     pass
