@@ -219,15 +219,20 @@ def compare_main(argv: list[str] | None = None) -> int:
     paper = getattr(compare_report, PAPER_POINTS[args.paper]) if PAPER_POINTS[args.paper] else None
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
     start = time.time()
+    comparison = Comparison(cfg, args.run_dir, args.seeds, methods, args.ablations, paper=paper)
     try:
-        rows = Comparison(cfg, args.run_dir, args.seeds, methods, args.ablations, paper=paper).run()
+        rows = comparison.run()
     except ValueError as err:
         print(f"cringe-compare: error: {err}", file=sys.stderr)
         return 2
     print()
-    print(compare_report.to_markdown(compare_report.aggregate(rows), paper=paper))
+    if rows:
+        print(compare_report.to_markdown(compare_report.aggregate(rows), paper=paper))
     print(f"run directory: {args.run_dir}  (comparison.json, comparison.md, comparison.csv, comparison.png)")
     print(f"wall time of this invocation: {time.time() - start:.0f} s")
+    if comparison.busy:
+        print(f"incomplete: running in other processes: {', '.join(comparison.busy)}; run again when they finish")
+        return 3
     return 0
 
 

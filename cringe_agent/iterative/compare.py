@@ -13,7 +13,9 @@ decoding, and is evaluated on the same held-out contexts:
 
 Each arm's run directory is an ordinary, resumable loop run: a killed comparison continues where it stopped and never
 redoes a finished step; a finished comparison rerun reads everything back. Adding seeds later reuses the finished
-ones.
+ones. Several ``cringe-compare`` processes may share a directory (one per core, or per machine on a shared disk): an
+arm that another process is running is skipped and named in a warning, and a last invocation once all are done
+writes the full table.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from cringe_agent.iterative.compare_report import write_comparison
 from cringe_agent.iterative.config import LoopConfig, validate
 from cringe_agent.iterative.loop import Loop
 from cringe_agent.iterative.methods import METHODS
-from cringe_agent.iterative.rundir import read_json
+from cringe_agent.iterative.rundir import RunDirBusy, read_json
 from cringe_agent.jsonl import write_json_atomic
 
 logger = logging.getLogger(__name__)
@@ -180,11 +182,17 @@ class Comparison:
         validate(dataclasses.replace(self.cfg, rounds=max(self.cfg.rounds, 1)))
         self._check_dir()
         done = self._reported_seeds()
+        self.busy: list[str] = []
         rows: list[dict[str, Any]] = []
         for i, seed in enumerate(self.seeds):
             rows += self.run_seed(seed)
-            if i == len(self.seeds) - 1 or not set(self.seeds) <= done:  # the table so far, after each new seed
+            if rows and (i == len(self.seeds) - 1 or not set(self.seeds) <= done):  # the table so far
                 write_comparison(self.run_dir, _ordered(rows), paper=self.paper)
+        if self.busy:
+            logger.warning(
+                f"{len(self.busy)} arms were running in other processes and are not in the table yet: "
+                f"{', '.join(self.busy)}; run the same command again when they finish"
+            )
         return _ordered(rows)
 
     def _reported_seeds(self) -> set[int]:
@@ -199,12 +207,20 @@ class Comparison:
         """The rows of one seed: its loop's rounds, then each arm's round 1."""
         seed_dir = self.run_dir / f"seed_{seed}"
         loop_dir = seed_dir / "cringe"
-        rounds = Loop(self.seed_config(seed), loop_dir).run()["rounds"]
+        try:
+            rounds = Loop(self.seed_config(seed), loop_dir).run()["rounds"]
+        except RunDirBusy:  # another cringe-compare runs this seed's baseline: its arms need it, skip the seed
+            self.busy.append(f"seed {seed}")
+            return []
         rows = [row(m, m["method"], "methods", seed, self.run_dir, loop_dir) for m in rounds]
         for arm in self.arms:
             logger.info(f"seed {seed}: {arm.label}")
             arm_dir = seed_dir / arm.key
-            (metrics,) = Loop(self.arm_config(arm, seed), arm_dir).run()["rounds"]
+            try:
+                (metrics,) = Loop(self.arm_config(arm, seed), arm_dir).run()["rounds"]
+            except RunDirBusy:  # another cringe-compare on the same directory runs it: go on with the next arm
+                self.busy.append(f"seed {seed} {arm.key}")
+                continue
             rows.append(row(metrics, arm.label, arm.group, seed, self.run_dir, arm_dir))
         if self.ablations:  # the default settings' row among the ablations, for reading them side by side
             single = next(m for m in rounds if m["round"] == 1)

@@ -142,11 +142,15 @@ def _alive(pid: int) -> bool:
     return True
 
 
+class RunDirBusy(ValueError):
+    """The run directory is locked by a live process (or one on another host)."""
+
+
 class RunLock:
     """An exclusive lock on a run directory: ``.lock`` holds the owner's process id, host and start time.
 
     Raises:
-        ValueError: On :meth:`acquire`, when a live process (or one on another host) holds the lock.
+        RunDirBusy: On :meth:`acquire`, when a live process (or one on another host) holds the lock.
     """
 
     def __init__(self, run_dir: Path) -> None:
@@ -179,7 +183,7 @@ class RunLock:
                     where = f"process {pid}"
                 else:
                     where = "another process (the lock file is being written or unreadable)"
-                raise ValueError(
+                raise RunDirBusy(
                     f"{self.path.parent} is in use by {where} since {owner.get('started', '?')}: one cringe-loop per "
                     f"run directory. Wait for it to finish, or delete {self.path} if you are sure it is gone."
                 ) from None

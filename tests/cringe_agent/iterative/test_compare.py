@@ -129,3 +129,28 @@ def _parser_args(argv: list[str]):  # noqa: ANN202
     from cringe_agent.iterative.cli import build_parser
 
     return build_parser().parse_args(argv)
+
+
+@pytest.mark.integration
+def test_an_arm_another_process_runs_is_skipped_and_named(tmp_path: Path, fake_judge: str, capsys) -> None:
+    """Two cringe-compare processes on one directory: an arm locked by a live process is skipped, not failed."""
+    run_dir = tmp_path / "cmp"
+    args = [
+        "--run-dir", str(run_dir), "--preset", "tiny", "--classifier", fake_judge, "--judge", "lexicon",
+        "--seeds", "0", "--methods", "mle_pos,mle_all,cringe", "--ablations", "false",
+    ]  # fmt: skip
+    loop_args = _parser_args(args[:8])  # the loop flags alone: the comparison's shared settings
+    Comparison(config_from_args(loop_args), run_dir, seeds=[0], methods=["cringe"], ablations=False)._check_dir()
+    busy = run_dir / "seed_0" / "mle_pos"
+    busy.mkdir(parents=True)
+    other = {"pid": os.getppid(), "host": __import__("socket").gethostname(), "started": "now"}  # a live process
+    (busy / ".lock").write_text(json.dumps(other))
+    assert compare_main(args) == 3
+    captured = capsys.readouterr()
+    assert "running in other processes: seed 0 mle_pos" in captured.out
+    methods = [r["method"] for r in json.loads((run_dir / "comparison.json").read_text())["methods"]]
+    assert "MLE (all data)" in methods and "MLE (positives only)" not in methods
+    (busy / ".lock").unlink()  # the other process finished (here: never started); the same command completes it
+    assert compare_main(args) == 0
+    methods = [r["method"] for r in json.loads((run_dir / "comparison.json").read_text())["methods"]]
+    assert "MLE (positives only)" in methods
