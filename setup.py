@@ -13,7 +13,10 @@ setup(
     python_requires=">=3.10",
     # projects/ is not a package on purpose: ParlAI's wheel ships a top-level ``projects`` package.
     packages=find_packages(include=["cringe_agent", "cringe_agent.*", "tasks", "tasks.*", "zoo", "zoo.*"]),
-    package_data={"tasks": ["*/*.md"]},
+    package_data={
+        "tasks": ["*/*.md"],
+        "cringe_agent.humaneval": ["templates/*.html", "migrations/*", "migrations/versions/*.py"],
+    },
     # parlai==1.7.2 is installed with --no-deps by scripts/setup.sh; its own pins pull CUDA torch and torchtext.
     install_requires=[
         "torch>=2.1",
@@ -31,6 +34,7 @@ setup(
         "console_scripts": [
             "cringe-loop=cringe_agent.iterative.cli:main",
             "cringe-compare=cringe_agent.iterative.cli:compare_main",
+            "cringe-eval=cringe_agent.humaneval.cli:main",
         ],
         # zoo: paths of classifier specs resolve through this, so that the library never imports the zoo.
         "cringe_agent.path_resolvers": ["zoo=zoo:resolve"],
