@@ -3,6 +3,20 @@
 # Idempotent: a second run with unchanged requirements does nothing. GPU users: see README ("GPU").
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# The browser tests drive Debian's chromium and chromedriver in /usr/bin (no browser is downloaded at run time).
+if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "installing Debian's chromium and chromium-driver (apt-get) for the browser tests"
+    apt_browser() {
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium chromium-driver >/dev/null
+    }
+    apt_browser 2>/dev/null || { apt-get update -qq && apt_browser; } ||
+      echo "could not install chromium and chromium-driver: the browser tests will fail until they are" >&2
+  else
+    echo "the browser tests need /usr/bin/chromium and /usr/bin/chromedriver:" \
+      "sudo apt-get install chromium chromium-driver" >&2
+  fi
+fi
 PY=${PYTHON:-python3}
 stamp=.venv/.cringe-setup
 want=$(cat requirements.txt requirements-dev.txt setup.py | sha256sum | cut -c1-16)
