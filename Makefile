@@ -1,5 +1,5 @@
 # The two top-level commands: `make demo` (set up + the main job) and `make test` (set up + the tests).
-.PHONY: setup demo test lint bench
+.PHONY: setup demo test lint bench eval-app
 
 setup:
 	bash scripts/setup.sh
@@ -15,3 +15,6 @@ lint: setup
 
 bench: setup
 	.venv/bin/python scripts/bench_loss.py
+
+eval-app: setup
+	bash scripts/eval_app.sh
