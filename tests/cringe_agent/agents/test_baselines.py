@@ -5,6 +5,7 @@ each baseline gives the negative labels a lower log-probability than MLE on ever
 
 from __future__ import annotations
 
+import io
 import math
 import random
 from pathlib import Path
@@ -148,11 +149,15 @@ def _train(tmp_path: Path, base: Path, model: str, **extra) -> dict:
         datatype="valid",
         skip_generation=True,
     )
-    return {"logp_neg": -math.log(test["ppl_neg"].value()), "ppl_pos": valid["ppl_pos"].value()}
+    return {
+        "logp_neg": -math.log(test["ppl_neg"].value()),
+        "ppl_pos": valid["ppl_pos"].value(),
+        "model_file": str(model_file),
+    }
 
 
 @pytest.mark.integration
-def test_each_baseline_pushes_negatives_below_mle_on_everything(tmp_path: Path) -> None:
+def test_each_baseline_pushes_negatives_below_mle_on_everything(tmp_path: Path, monkeypatch, capsys) -> None:
     base = write_pos_neg_task(tmp_path)
     results = {"mle_all": _train(tmp_path, base, "transformer/generator")}
     for name, model in AGENTS.items():
@@ -161,3 +166,13 @@ def test_each_baseline_pushes_negatives_below_mle_on_everything(tmp_path: Path) 
     for name in AGENTS:
         assert results[name]["logp_neg"] < results["mle_all"]["logp_neg"] - 1.0, results
         assert math.isfinite(results[name]["ppl_pos"]), results
+    # Each model file chats through ParlAI's own interactive script (input piped in).
+    from parlai.scripts.interactive import Interactive
+
+    for name in AGENTS:
+        monkeypatch.setattr("sys.stdin", io.StringIO("tell me about cats\n"))
+        Interactive.main(model_file=results[name]["model_file"], datapath=str(tmp_path / "data"), inference="greedy")
+        out = capsys.readouterr().out
+        agent_id = name.removesuffix("Agent")
+        assert f"[{agent_id}]:" in out, out[-1500:]
+        assert out.split(f"[{agent_id}]:")[1].splitlines()[0].split(), out[-1500:]  # a non-empty reply
