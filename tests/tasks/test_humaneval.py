@@ -58,3 +58,23 @@ def test_cringe_trains_on_the_export(tmp_path: Path) -> None:
     export = write_export(tmp_path)
     valid, _ = train_cringe_steps(f"{T}:humaneval_export={export}", str(tmp_path), str(tmp_path / "m" / "model"), 2)
     assert (tmp_path / "m" / "model").is_file() and valid["exs"].value() > 0
+
+
+@pytest.mark.integration
+def test_the_loop_trains_on_human_feedback(tmp_path: Path) -> None:
+    """cringe-loop on the export: round 1 trains CRINGE on the annotated turns, round 2 adds labelled generations."""
+    from cringe_agent.iterative.cli import main
+
+    export = write_export(tmp_path)
+    run_dir = tmp_path / "run"
+    args = [
+        "--run-dir", str(run_dir), "--preset", "tiny", "--task", T, "--task-opt", f"humaneval_export={export}",
+        "--classifier", "lexicon", "--judge", "lexicon", "--empty-side", "keep", "--rounds", "2",
+        "--prompts", "4", "--eval-provocative", "2", "--eval-random", "3", "--ppl-examples", "5",
+    ]  # fmt: skip
+    assert main(args) == 0
+    rounds = json.loads((run_dir / "report.json").read_text())["rounds"]
+    assert [r["method"] for r in rounds] == ["baseline (MLE)", "CRINGE (single iteration)", "CRINGE (iteration 2)"]
+    assert rounds[2]["selection"]["generations"] == 4
+    # the provocative contexts are those of the turns marked bad, unsafe or contradicting (3 of the 5)
+    assert rounds[0]["sets"]["provocative"]["n"] == 2
