@@ -30,6 +30,7 @@ setup(
         "better-profanity",
         "vaderSentiment",
     ],
+    extras_require={"hf": ["transformers>=4.40", "datasets", "accelerate>=1.1"]},
     entry_points={
         "console_scripts": [
             "cringe-loop=cringe_agent.iterative.cli:main",

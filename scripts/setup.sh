@@ -19,7 +19,7 @@ if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then
 fi
 PY=${PYTHON:-python3}
 stamp=.venv/.cringe-setup
-want=$(cat requirements.txt requirements-dev.txt setup.py | sha256sum | cut -c1-16)
+want=$(cat requirements.txt requirements-dev.txt requirements-hf.txt setup.py | sha256sum | cut -c1-16)
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
   exit 0
 fi
@@ -28,7 +28,8 @@ start=$(date +%s)
 # Never let a resolver choose torch (an unpinned torch is a multi-GB CUDA build): keep the one in .venv, else the
 # CPU wheel.
 .venv/bin/python -c "import torch" 2>/dev/null || .venv/bin/python -m pip install -q "torch==2.13.0"
-.venv/bin/python -m pip install -q -r requirements.txt -r requirements-dev.txt
+# requirements-hf.txt: the optional Hugging Face extra (cringe_agent.hf), installed here so that its tests run.
+.venv/bin/python -m pip install -q -r requirements.txt -r requirements-dev.txt -r requirements-hf.txt
 .venv/bin/python -m pip install -q --no-deps parlai==1.7.2
 .venv/bin/python -m pip install -q --no-deps --no-build-isolation -e .
 .venv/bin/python -c "import cringe_agent.agents.transformer" >/dev/null
