@@ -1,5 +1,5 @@
 # The two top-level commands: `make demo` (set up + the main job) and `make test` (set up + the tests).
-.PHONY: setup demo test lint bench eval-app
+.PHONY: setup demo test lint bench bench-all eval-app
 
 setup:
 	bash scripts/setup.sh
@@ -15,6 +15,11 @@ lint: setup
 
 bench: setup
 	.venv/bin/python scripts/bench_loss.py
+
+bench-all: bench
+	.venv/bin/python benchmarks/train_step.py
+	.venv/bin/python benchmarks/generation.py
+	.venv/bin/python benchmarks/loss_memory.py
 
 eval-app: setup
 	bash scripts/eval_app.sh
