@@ -219,8 +219,8 @@ def compare_main(argv: list[str] | None = None) -> int:
     paper = getattr(compare_report, PAPER_POINTS[args.paper]) if PAPER_POINTS[args.paper] else None
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
     start = time.time()
-    comparison = Comparison(cfg, args.run_dir, args.seeds, methods, args.ablations, paper=paper)
     try:
+        comparison = Comparison(cfg, args.run_dir, args.seeds, methods, args.ablations, paper=paper)
         rows = comparison.run()
     except ValueError as err:
         print(f"cringe-compare: error: {err}", file=sys.stderr)

@@ -154,3 +154,14 @@ def test_an_arm_another_process_runs_is_skipped_and_named(tmp_path: Path, fake_j
     assert compare_main(args) == 0
     methods = [r["method"] for r in json.loads((run_dir / "comparison.json").read_text())["methods"]]
     assert "MLE (positives only)" in methods
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [(["--methods", "mle_pos,nope"], "unknown methods nope"), (["--seeds", "0,0"], "seeds must be distinct")],
+)
+def test_bad_comparison_flags_get_a_clear_error_and_write_nothing(tmp_path: Path, capsys, flags, message) -> None:
+    run_dir = tmp_path / "cmp"
+    assert compare_main(["--run-dir", str(run_dir), "--preset", "tiny", *flags]) == 2
+    assert message in capsys.readouterr().err
+    assert not run_dir.exists()
