@@ -80,12 +80,27 @@ def train_round(
             cringe_generations_rate=generations_rate,
             cringe_generations_seed=seed,
         )
+    _import_modules(agent, task)
     random.seed(seed)
     torch.manual_seed(seed)
     start = time.time()
     valid, _test = TrainModel.main(**kwargs)
     report = {k: (v.value() if hasattr(v, "value") else v) for k, v in valid.items()}
     return {"seconds": time.time() - start, "valid": report, "steps": steps}
+
+
+def _import_modules(agent: str, task: str) -> None:
+    """Import the agent's and the task's modules before the seeds are set.
+
+    A module imported for the first time may draw from Python's global random generator (``rich.style``, imported
+    through ParlAI's generator agent, draws 24 bits): imported after the seeding, it would shift the data order of
+    the first training in a process only, so a resumed round would not equal an uninterrupted one.
+    """
+    from parlai.core.loader import load_agent_module, load_teacher_module
+
+    load_agent_module(agent)
+    for name in task.split(","):
+        load_teacher_module(name.strip())
 
 
 def save_decoding(model_file: str | Path, decoding: dict[str, Any]) -> None:
