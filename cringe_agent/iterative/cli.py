@@ -103,6 +103,12 @@ def build_parser(prog: str = "cringe-loop", description: str | None = __doc__) -
         default="demo",
         help="named configuration the flags below override (default: demo = the defaults shown)",
     )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="processes that generate and label in parallel; the output equals one process's (default: 1)",
+    )
     defaults = LoopConfig()
     for f in dataclasses.fields(LoopConfig):
         value = getattr(defaults, f.name)
@@ -160,7 +166,9 @@ def main(argv: list[str] | None = None) -> int:
     cfg = config_from_args(args)
     start = time.time()
     try:
-        report = Loop(cfg, args.run_dir).run()
+        if args.workers < 1:
+            raise ValueError(f"--workers must be an integer >= 1, got {args.workers}")
+        report = Loop(cfg, args.run_dir, workers=args.workers).run()
     except ValueError as err:
         print(f"cringe-loop: error: {err}", file=sys.stderr)
         return 2

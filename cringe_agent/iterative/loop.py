@@ -46,6 +46,7 @@ from cringe_agent.iterative.evaluate import positive_perplexity, score_replies, 
 from cringe_agent.iterative.generate import generate
 from cringe_agent.iterative.label import label_replies
 from cringe_agent.iterative.methods import Method, method_of
+from cringe_agent.iterative.parallel import ShardedClassifier
 from cringe_agent.iterative.report import write_report
 from cringe_agent.iterative.rerank import generate_reranked
 from cringe_agent.iterative.rundir import Manifest, RunLock, check_run_dir, read_json, remove_unfinished_writes
@@ -92,6 +93,8 @@ class Loop:
         heldout: Source of the held-out contexts; built from ``config.eval_task`` when None.
         resolve_path: Turns the path of a ``parlai:PATH`` classifier spec into a model file (e.g. a ``zoo:``
             resolver); None takes paths as they are.
+        workers: Processes that generate and label (:mod:`.parallel`); the output equals one process's, so it is
+            not a setting of the run and may change between resumes.
     """
 
     def __init__(
@@ -101,10 +104,12 @@ class Loop:
         prompts: ContextSource | None = None,
         heldout: ContextSource | None = None,
         resolve_path: Callable[[str], str] | None = None,
+        workers: int = 1,
     ) -> None:
         self.cfg = config
         self.run_dir = Path(run_dir)
         self.resolve_path = resolve_path
+        self.workers = workers  # processes of generation and labelling; not a setting: the output is the same
         self._prompts, self._heldout = prompts, heldout
         self._labeller: Classifier | None = None
         self._judge: Classifier | None = None
@@ -113,13 +118,19 @@ class Loop:
     @property
     def labeller(self) -> Classifier:
         if self._labeller is None:
-            self._labeller = build_classifier(self.cfg.classifier, resolve_path=self.resolve_path)
+            if self.workers > 1:
+                self._labeller = ShardedClassifier(self.cfg.classifier, self.workers, resolve_path=self.resolve_path)
+            else:
+                self._labeller = build_classifier(self.cfg.classifier, resolve_path=self.resolve_path)
         return self._labeller
 
     @property
     def judge(self) -> Classifier:
         if self._judge is None:
-            self._judge = build_classifier(self.cfg.judge, resolve_path=self.resolve_path)
+            if self.workers > 1:
+                self._judge = ShardedClassifier(self.cfg.judge, self.workers, resolve_path=self.resolve_path)
+            else:
+                self._judge = build_classifier(self.cfg.judge, resolve_path=self.resolve_path)
         return self._judge
 
     @property
@@ -236,6 +247,7 @@ class Loop:
             self.cfg.decoding,
             seed=self.cfg.seed + r,
             desc=f"round {r}: generate",
+            workers=self.workers,
         )
         return label_replies(prompts, replies, self.labeller, self.cfg.threshold, r)
 
@@ -268,7 +280,14 @@ class Loop:
                 desc=desc,
             )
         else:
-            replies = generate(self.model_file(r), texts, decoding or self.cfg.decoding, seed=self.cfg.seed, desc=desc)
+            replies = generate(
+                self.model_file(r),
+                texts,
+                decoding or self.cfg.decoding,
+                seed=self.cfg.seed,
+                desc=desc,
+                workers=self.workers,
+            )
         return score_replies(contexts, replies, self.labeller, self.judge, self.cfg.threshold)
 
     def ppl_pos(self, r: int) -> float:
