@@ -11,6 +11,7 @@ a few lines::
 from __future__ import annotations
 
 from collections.abc import Mapping
+from contextlib import nullcontext
 from typing import Any
 
 import torch
@@ -19,6 +20,7 @@ from parlai.core.opt import Opt
 from parlai.core.params import ParlaiParser
 from parlai.core.torch_generator_agent import PPLMetric
 
+from cringe_agent.agents.label_logits import label_positions_only, supports_label_positions_only
 from cringe_agent.labels import Feedback, feedback_of
 from cringe_agent.loss import CringeLoss, check_alpha, check_k
 from cringe_agent.settings import DEFAULTS
@@ -167,25 +169,44 @@ class CringeAgentMixin(FeedbackBatchMixin):
         )
 
     def compute_loss(self, batch: Any, return_output: bool = False) -> Any:
-        """The CRINGE loss of a batch: sum over label tokens divided by their number, as the authors reduce it."""
+        """The CRINGE loss of a batch: sum over label tokens divided by their number, as the authors reduce it.
+
+        In training, models that allow it project only the label positions onto the vocabulary
+        (:mod:`cringe_agent.agents.label_logits`): the same loss, without the padding's share of the arithmetic.
+        """
         if batch.label_vec is None:
             raise ValueError("Cannot compute loss without a label.")
-        model_output = self.model(*self._model_input(batch), ys=batch.label_vec)
-        scores, preds, *_ = model_output
         labels = batch.label_vec  # (B, T)
+        shape, notnull = labels.shape, labels.ne(self.NULL_IDX)
+        sparse = self.is_training and not return_output and supports_label_positions_only(self.model)
+        with label_positions_only(self.model, notnull) if sparse else nullcontext():
+            model_output = self.model(*self._model_input(batch), ys=labels)
+        scores, preds, *_ = model_output
         feedback = self.batch_feedback(batch)
         vocab = scores.size(-1)
         if self.cringe.k >= vocab:  # checked here: an agent may be built before its dictionary is
             raise ValueError(f"--cringe-k must be smaller than the vocabulary ({vocab} tokens), got {self.cringe.k}")
-        out = self.cringe(scores.reshape(-1, scores.size(-1)), labels.reshape(-1), feedback.reshape(-1))
-        shape = labels.shape
-        loss, ce, cr = out.loss.view(shape), out.ce.view(shape), out.cr.view(shape)
-        pos, neg, ce_mask = out.positive_mask.view(shape), out.negative_mask.view(shape), out.ce_mask.view(shape)
-        nll = out.nll.view(shape)
-        self.record_local_metric("loss", AverageMetric.from_mask(loss, labels.ne(self.NULL_IDX)))
+        if sparse:  # scores (1, N, V): the label tokens in row-major order
+            out = self.cringe(scores.squeeze(0), labels[notnull], feedback[notnull])
+        else:
+            out = self.cringe(scores.reshape(-1, vocab), labels.reshape(-1), feedback.reshape(-1))
+
+        def full(values: torch.Tensor, fill: float | int = 0) -> torch.Tensor:
+            """``values`` of the loss's tokens as a ``(B, T)`` tensor (``fill`` at the padding when sparse)."""
+            if not sparse:
+                return values.view(shape)
+            grid = values.new_full(shape, fill)
+            grid[notnull] = values
+            return grid
+
+        loss, ce, cr, nll = (full(x.detach()) for x in (out.loss, out.ce, out.cr, out.nll))
+        pos, neg, ce_mask = (full(x, False) for x in (out.positive_mask, out.negative_mask, out.ce_mask))
+        self.record_local_metric("loss", AverageMetric.from_mask(loss, notnull))
         self.record_local_metric("ce_loss", AverageMetric.from_mask(ce, ce_mask))
         self.record_local_metric("cr_loss", AverageMetric.from_mask(cr, neg))
-        num_tokens = self.record_label_metrics(labels, preds, nll, pos, neg)
+        num_tokens = self.record_label_metrics(
+            labels, full(preds.squeeze(0), self.NULL_IDX) if sparse else preds, nll, pos, neg
+        )
         self.record_per_token_metrics(batch, nll)
-        total = loss.sum() / num_tokens.sum().clamp(min=1)
+        total = out.loss.sum() / num_tokens.sum().clamp(min=1)
         return (total, model_output) if return_output else total

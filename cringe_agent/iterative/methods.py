@@ -6,7 +6,7 @@ labelled data (the task's own labels, plus the labelled generations of rounds 2.
 ============  ==========================================================================================
 ``cringe``    the CRINGE agent (:mod:`cringe_agent.agents.transformer`), ``--alpha``/``--k`` and variants
 ``mle_pos``   maximum likelihood on positive (and unlabelled) labels only
-``mle_all``   maximum likelihood on every label, negatives included (ParlAI's ``transformer/generator``)
+``mle_all``   maximum likelihood on every label, negatives included (ParlAI's ``transformer/generator`` loss)
 ``unlikelihood``  token unlikelihood on negative labels, weight ``--alpha`` (ParlAI's reward trait)
 ``sigmoid``   the sigmoid-only loss, negative weight ``--alpha``
 ``director``  Director: a classifier head beside the LM head, combined at decoding (``--method-opt director_gamma=``)
@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 CRINGE_AGENT = "cringe_agent.agents.transformer:CringeTransformerGeneratorAgent"
+MLE_AGENT = "cringe_agent.agents.transformer:MleTransformerGeneratorAgent"
 BASELINES = "cringe_agent.agents.baselines"
 DIRECTOR_AGENT = "cringe_agent.agents.director:DirectorTransformerGeneratorAgent"
 
@@ -68,7 +69,7 @@ METHODS: dict[str, Method] = {
     for m in [
         Method("cringe", "CRINGE", CRINGE_AGENT, _cringe_options),
         Method("mle_pos", "MLE (positives only)", f"{BASELINES}:MlePositivesAgent"),
-        Method("mle_all", "MLE (all data)", "transformer/generator"),
+        Method("mle_all", "MLE (all data)", MLE_AGENT),
         Method("unlikelihood", "unlikelihood", f"{BASELINES}:UnlikelihoodAgent", lambda cfg: {"alpha": cfg.alpha}),
         Method(
             "sigmoid",

@@ -1,9 +1,9 @@
 """The loop's training step: one ``parlai train_model`` call per round, and the round's decoding saved in its model.
 
-Round 0 trains ParlAI's ``transformer/generator`` by maximum likelihood (the baseline). Round r >= 1 fine-tunes
-round r-1's model with the method's agent (CRINGE by default, see :mod:`.methods`) on the task, plus (r >= 2) the
-selected generations of rounds 2..r injected by the ``cringe_generations`` mutator, read as they are (they were
-selected by the loop).
+Round 0 trains ParlAI's ``transformer/generator`` by maximum likelihood (the baseline, :data:`BASELINE_AGENT`).
+Round r >= 1 fine-tunes round r-1's model with the method's agent (CRINGE by default, see :mod:`.methods`) on the
+task, plus (r >= 2) the selected generations of rounds 2..r injected by the ``cringe_generations`` mutator, read as
+they are (they were selected by the loop).
 """
 
 from __future__ import annotations
@@ -17,9 +17,11 @@ from typing import Any
 
 import torch
 
+from cringe_agent.iterative.methods import MLE_AGENT
 from cringe_agent.jsonl import write_json_atomic
 
-BASELINE_AGENT = "transformer/generator"
+#: ParlAI's ``transformer/generator`` and its loss, projecting only label tokens in training (same loss, faster).
+BASELINE_AGENT = MLE_AGENT
 
 
 def train_round(
@@ -48,7 +50,7 @@ def train_round(
         steps: Training steps (batches).
         seed: Seed of Python's and torch's random generators.
         init_model: Fine-tune from this model file (its dictionary too); None trains from scratch.
-        agent: The ParlAI agent to train (default: the MLE baseline, ``transformer/generator``).
+        agent: The ParlAI agent to train (default: the MLE baseline, :data:`BASELINE_AGENT`).
         agent_opts: The agent's own options (e.g. ``{"cringe_alpha": 1.0, ...}``).
         selections: Selected generations files to inject (already selected: read as they are).
         generations_rate: Injected generations per task episode.
