@@ -23,3 +23,12 @@ bench-all: bench
 
 eval-app: setup
 	bash scripts/eval_app.sh
+
+# CRINGE for fairseq (cringe_agent.fairseq), in its own venv: .venv-fairseq (see cringe_agent/fairseq/README.md).
+.PHONY: setup-fairseq test-fairseq
+
+setup-fairseq:
+	bash scripts/setup_fairseq.sh
+
+test-fairseq: setup-fairseq
+	.venv-fairseq/bin/python -m pytest tests/cringe_agent/fairseq -q -p no:cacheprovider
