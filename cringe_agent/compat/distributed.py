@@ -5,7 +5,7 @@ Each ParlAI place below is mended; the CUDA path is left as it is whenever CUDA 
 
 - ``parlai/utils/distributed.py:228-296``, ``distributed_context``: computes ``rank % torch.cuda.device_count()``
   (line 260, zero division) and uses ``torch.cuda.set_device``, the ``nccl`` backend and ``torch.cuda.init()``
-  (lines 277-287); on CPU it now sets ``gpu = -1`` and uses the ``gloo`` backend.
+  (lines 277-287); on CPU it now sets ``gpu = -1`` and uses gloo (with one worker thread, see below).
 - ``parlai/utils/distributed.py:116-172``, ``all_gather_list``: moves its buffers to CUDA (lines 142 and 151); with
   a non-NCCL backend it now uses ``torch.distributed.all_gather_object``.
 - ``parlai/core/torch_generator_agent.py:579-587``, ``TorchGeneratorAgent.__init__``: wraps its model in
@@ -19,6 +19,29 @@ Each ParlAI place below is mended; the CUDA path is left as it is whenever CUDA 
   method, so each worker is a fresh interpreter that never imported :mod:`cringe_agent.compat`.
   ``multiprocess_train`` is replaced by :func:`multiprocess_train` of this module, which pickles by reference:
   unpickling it in a worker imports :mod:`cringe_agent.compat`, which applies the fixes there.
+- The same ``distributed_context``, at its end (``dist.destroy_process_group()``, line 296): a CPU run hung at exit,
+  about one run in eight (6 of 30 on a loaded 2-core machine), after training had finished on both ranks. Seen
+  with ``py-spy dump --native``: the rank's main thread is in ``multiprocess_train``'s return, freeing the train loop,
+  whose DDP model's ``Reducer`` drops the last reference to the gloo process group; ``~ProcessGroupGloo`` joins its
+  worker threads while that thread holds the GIL (``pybind11 dealloc_without_manipulating_gil`` ->
+  ``c10d::Reducer::~Reducer`` -> ``c10d::ProcessGroupGloo::~ProcessGroupGloo`` -> ``std::thread::join``). One worker
+  thread is still destroying the last all-reduce it ran (``ProcessGroupGloo::runLoop`` ->
+  ``~AsyncAllreduceWork`` -> ``TensorImpl::decref_pyobject`` -> ``gil_scoped_acquire``): the all-reduce of
+  ``Join.__exit__`` (``torch/distributed/algorithms/join.py``, ``_get_num_nonjoined_procs``), whose tensor Python
+  had already dropped, so freeing it needs the GIL. Each thread waits for the other: a deadlock in one process, not
+  a collective mismatch between ranks; it only happens when the worker thread is descheduled between finishing the
+  all-reduce and freeing it, hence the load dependence. Fix (CPU path only): the group is gloo with *one* worker
+  thread (:func:`_one_thread_gloo`, registered as the ``cringe_gloo`` backend, since ``init_process_group`` ignores
+  gloo options), and on a normal exit the context flushes that worker (:func:`flush_gloo_worker`) before destroying
+  the group: one last all-reduce, then a wait (GIL released) until the worker has let go of its tensor. A C++
+  reference to a tensor that Python knows holds a reference to its Python object (``sys.getrefcount`` counts it),
+  so every release on the worker needs the GIL, and that count shows when the worker is done. The single worker
+  runs and frees works in order, so then every earlier work is freed too and the worker holds nothing: the join in
+  ``~ProcessGroupGloo`` no longer needs the GIL, whoever drops the group and whenever. Two dead ends, both seen to
+  hang: ``dist.barrier()`` (gloo's barrier work holds the works in flight when it was queued and frees them when it
+  is freed: ``~AsyncBarrierWork`` -> ``~AsyncAllreduceWork`` -> ``gil_scoped_acquire``), and an all-reduce alone,
+  even on a tensor Python keeps (the worker's release of it still needs the GIL). Not done on an exception, where
+  the other ranks may never reach the flush.
 
 Not fixed, because nothing here uses them: ``TorchRankerAgent`` (same DDP call, not gated on ``--ddp-backend``) and
 ``JoinableEvaluator`` (``multiprocessing_eval``) still assume CUDA in a multi-process run.
@@ -28,7 +51,11 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import os
+import sys
+import time
 import types
+import warnings
 from collections.abc import Iterator
 from typing import Any
 
@@ -37,6 +64,7 @@ import torch.distributed as dist
 
 from cringe_agent.compat import _hooks
 
+CPU_BACKEND = "cringe_gloo"  # gloo with one worker thread, for CPU workers (see the module's docstring)
 _CPU_DDP = "cpu_ddp"  # ddp_backend seen by TorchGeneratorAgent.__init__ while compat wraps the model itself
 
 
@@ -64,17 +92,67 @@ def _distributed_context(
     opt.setdefault("override", {})["gpu"] = -1
     print_prefix = f"rank:{rank:3d} |" if opt.get("verbose") or rank != 0 else None
     suppress_output = not opt.get("verbose") and rank != 0
+    register_cpu_backend()
     with dist_utils.override_print(suppress_output, print_prefix):
         dist.init_process_group(
-            backend="gloo", init_method=init_method, world_size=opt["distributed_world_size"], rank=rank
+            backend=CPU_BACKEND, init_method=init_method, world_size=opt["distributed_world_size"], rank=rank
         )
         logging.info("Distributed group initialized")
         torch.manual_seed(42)  # the same seed on every worker, as ParlAI does
         dist_utils.sync_object(None)  # nobody starts ahead of the others
         try:
             yield opt
-        finally:
+        except BaseException:
+            dist.destroy_process_group()  # no flush: the other ranks may never reach it
+            raise
+        else:
+            flush_gloo_worker()
             dist.destroy_process_group()
+
+
+def flush_gloo_worker(limit: float = 60.0) -> None:
+    """Wait until the (one) gloo worker thread has freed every work; see the module's docstring.
+
+    A collective on all ranks: an all-reduce of a fresh tensor, then a wait, with the GIL released, until no C++
+    reference to that tensor is left (its Python reference count is back to what it was). Gives up after ``limit``
+    seconds (a warning, no error): the flush only guards the teardown.
+    """
+    flush = torch.zeros(1)
+    before = sys.getrefcount(flush)
+    dist.all_reduce(flush)
+    deadline = time.monotonic() + limit
+    while sys.getrefcount(flush) > before:
+        if time.monotonic() > deadline:
+            warnings.warn("the gloo worker thread still holds the last all-reduce; tearing down anyway", stacklevel=2)
+            return
+        time.sleep(0.001)  # lets the worker take the GIL to release the tensor
+
+
+def _one_thread_gloo(store: Any, rank: int, world_size: int, timeout: Any) -> Any:
+    """A ``ProcessGroupGloo`` as ``init_process_group(backend="gloo")`` makes it, but with one worker thread.
+
+    The devices follow torch's own rule (``GLOO_SOCKET_IFNAME``, comma-separated, else the default device); torch
+    gives gloo two threads per device, which lets a thread still freeing an earlier work lag behind a barrier.
+    """
+    from torch.distributed import ProcessGroupGloo
+
+    options = ProcessGroupGloo._Options()
+    interfaces = [name for name in os.environ.get("GLOO_SOCKET_IFNAME", "").split(",") if name]
+    if interfaces:
+        options._devices = [ProcessGroupGloo.create_device(interface=name) for name in interfaces]
+    else:
+        options._devices = [ProcessGroupGloo.create_default_device()]
+    options._threads = 1
+    options._timeout = timeout
+    backend = ProcessGroupGloo(store, rank, world_size, options)
+    backend._set_sequence_number_for_group()  # as torch does for "gloo" (used by TORCH_DISTRIBUTED_DEBUG)
+    return backend
+
+
+def register_cpu_backend() -> None:
+    """Register :data:`CPU_BACKEND` (gloo with one worker thread, on CPU) with ``torch.distributed``; idempotent."""
+    if CPU_BACKEND.upper() not in dist.Backend._plugins:
+        dist.Backend.register_backend(CPU_BACKEND, _one_thread_gloo, devices=["cpu"])
 
 
 def _all_gather_list(data: Any) -> list[Any]:
