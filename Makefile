@@ -20,6 +20,8 @@ bench-all: bench
 	.venv/bin/python benchmarks/train_step.py
 	.venv/bin/python benchmarks/generation.py
 	.venv/bin/python benchmarks/loss_memory.py
+	.venv/bin/python benchmarks/loop_stages.py --steps-only
+	.venv/bin/python benchmarks/distributed_train.py --steps 30
 
 eval-app: setup
 	bash scripts/eval_app.sh
