@@ -89,9 +89,14 @@ def table(name: str, points: list[dict[str, Any]]) -> str:
         )
     if len(points) >= 2:
         xs = [p[GRID_X[name]] for p in points]
-        time_b = fit_exponent(xs, [p["round_seconds"] for p in points])
-        mem_b = fit_exponent(xs, [p["round_peak_mb"] for p in points])
-        lines.append(f"\nfitted growth in {GRID_X[name]}: round time ~ x^{time_b:.2f}, peak memory ~ x^{mem_b:.2f}")
+        fits = {
+            "round time": [p["round_seconds"] for p in points],
+            "generate": [p["stages"]["generate"]["seconds"] for p in points],
+            "train": [p["stages"]["train CRINGE"]["seconds"] for p in points],
+            "peak memory": [p["round_peak_mb"] for p in points],
+        }
+        growth = ", ".join(f"{what} ~ x^{fit_exponent(xs, ys):.2f}" for what, ys in fits.items())
+        lines.append(f"\nfitted growth in {GRID_X[name]} (x): {growth}")
     return "\n".join(lines)
 
 
@@ -112,6 +117,8 @@ def plot(results: dict[str, list[dict[str, Any]]], path: Path) -> None:
         ax.plot(xs, [p["stages"]["train CRINGE"]["seconds"] for p in points], "^--", color="tab:green", label="train")
         ax.set_xscale("log")
         ax.set_yscale("log")
+        ax.minorticks_off()
+        ax.set_xticks(xs, [f"{x / 1e6:.1f}M" if x >= 1e6 else f"{x / 1e3:g}k" for x in xs])
         ax.set_xlabel(
             {"prompts": "training prompts", "model": "parameters", "vocab": "vocabulary (BPE symbols)"}[name]
         )
@@ -119,6 +126,7 @@ def plot(results: dict[str, list[dict[str, Any]]], path: Path) -> None:
         twin = ax.twinx()
         twin.plot(xs, [p["round_peak_mb"] for p in points], "x:", color="tab:red", label="peak memory")
         twin.set_ylabel("peak resident MB", color="tab:red")
+        twin.set_ylim(bottom=0)
         ax.set_title(f"one round vs {name}")
         handles = ax.get_legend_handles_labels()[0] + twin.get_legend_handles_labels()[0]
         ax.legend(handles=handles, fontsize=8, loc="upper left")
