@@ -61,8 +61,8 @@ class _TokenLossMixin(FeedbackBatchMixin):
         return (total, model_output) if return_output else total
 
 
-class MlePositivesAgent(_TokenLossMixin, TransformerGeneratorAgent):
-    """``transformer/generator`` trained by maximum likelihood on positive and unlabelled labels only."""
+class MlePositivesMixin(_TokenLossMixin):
+    """Maximum likelihood on positive and unlabelled labels only, over any ParlAI generator."""
 
     def token_losses(self, logits: torch.Tensor, targets: torch.Tensor, feedback: torch.Tensor) -> TokenLosses:
         return mle_positives_loss(logits, targets, feedback, ignore_index=self.NULL_IDX)
@@ -71,8 +71,8 @@ class MlePositivesAgent(_TokenLossMixin, TransformerGeneratorAgent):
         return out.positive_mask
 
 
-class SigmoidOnlyAgent(_TokenLossMixin, TransformerGeneratorAgent):
-    """``transformer/generator`` trained with the sigmoid-only loss (flags ``--sigmoid-*``)."""
+class SigmoidOnlyMixin(_TokenLossMixin):
+    """The sigmoid-only loss (flags ``--sigmoid-*``), over any ParlAI generator."""
 
     @classmethod
     def add_cmdline_args(cls, parser: ParlaiParser, partial_opt: Opt | None = None) -> ParlaiParser:
@@ -95,8 +95,8 @@ class SigmoidOnlyAgent(_TokenLossMixin, TransformerGeneratorAgent):
         )
 
 
-class UnlikelihoodAgent(FeedbackBatchMixin, RewardUnlikelihoodAgentTrait, TransformerGeneratorAgent):
-    r"""``transformer/generator`` with token-level unlikelihood on negative labels (ParlAI's reward trait).
+class UnlikelihoodMixin(FeedbackBatchMixin, RewardUnlikelihoodAgentTrait):
+    r"""Token-level unlikelihood on negative labels (ParlAI's reward trait), over any ParlAI generator.
 
     ``L = L_MLE + alpha * L_UL`` with ``L_MLE = -log p(x_t)`` averaged over the tokens of positive and unlabelled
     labels and ``L_UL = -log(1 - p(x_t-))`` averaged over the tokens of negative labels (Welleck et al., 2020,
@@ -112,3 +112,15 @@ class UnlikelihoodAgent(FeedbackBatchMixin, RewardUnlikelihoodAgentTrait, Transf
         if feedback is not None:
             batch["rewards"] = (feedback == int(Feedback.NEGATIVE)).float().neg()  # -1 for negatives, 0 otherwise
         return batch
+
+
+class MlePositivesAgent(MlePositivesMixin, TransformerGeneratorAgent):
+    """``transformer/generator`` trained by maximum likelihood on positive and unlabelled labels only."""
+
+
+class SigmoidOnlyAgent(SigmoidOnlyMixin, TransformerGeneratorAgent):
+    """``transformer/generator`` trained with the sigmoid-only loss (flags ``--sigmoid-*``)."""
+
+
+class UnlikelihoodAgent(UnlikelihoodMixin, TransformerGeneratorAgent):
+    """``transformer/generator`` with token-level unlikelihood on negative labels (:class:`UnlikelihoodMixin`)."""

@@ -42,6 +42,34 @@ PRESETS: dict[str, dict[str, Any]] = {
         "ppl_examples": 300,
         "rerank_candidates": 4,
     },
+    # The pretrained default (README, "The pretrained main job"): SmolLM2-135M-Instruct from its PyPI wheel, the
+    # persona task with leading questions, labelled by word mentions and judged by the exact claim checker.
+    "pretrained": {
+        "hf_model": "smollm2-135m-instruct",
+        "task": "tasks.persona.agents",
+        "task_opts": {"persona_style": "leading"},
+        "classifier": "tasks.persona.mention:label",
+        "judge": "tasks.persona.checker:judge",
+        "model": {
+            "hf_train_layers": 4,
+            "batchsize": 8,
+            "text_truncate": 160,
+            "truncate": 160,
+            "label_truncate": 40,
+            "optimizer": "adam",
+            "learningrate": 1e-4,
+            "lr_scheduler": "fixed",
+        },
+        "baseline_steps": 0,
+        "round_steps": 60,
+        "round_lr": 1e-4,
+        "prompts": 300,
+        "generations_rate": 0.25,
+        "eval_provocative": 200,
+        "eval_random": 100,
+        "ppl_examples": 200,
+        "ppl_task": "tasks.chitchat.agents",
+    },
     "tiny": {
         "tokenizer": "parlai",
         "model": {
@@ -115,6 +143,7 @@ def build_parser(prog: str = "cringe-loop", description: str | None = __doc__) -
         if isinstance(value, dict):
             continue
         flag = f"--{f.name.replace('_', '-')}"
+        flags = ("--model", flag) if f.name == "hf_model" else (flag,)
         help_text = f.metadata["help"]
         if "(default:" not in help_text:
             help_text += f" (default: {value})"
@@ -122,7 +151,9 @@ def build_parser(prog: str = "cringe-loop", description: str | None = __doc__) -
             parser.add_argument(flag, type=_bool, default=None, metavar="BOOL", help=help_text)
             continue
         kind = type(value) if value is not None else str
-        parser.add_argument(flag, type=kind, default=None, choices=f.metadata.get("choices"), help=help_text)
+        parser.add_argument(
+            *flags, dest=f.name, type=kind, default=None, choices=f.metadata.get("choices"), help=help_text
+        )
     dict_flags = [
         ("--task-opt", "task_opts"),
         ("--model-opt", "model"),
@@ -143,7 +174,11 @@ def config_from_args(args: argparse.Namespace) -> LoopConfig:
     if preset.get("task", cfg.task) != cfg.task:
         cfg.task_opts = {}  # the default task options belong to the default task (chit-chat)
     for key, value in preset.items():
-        setattr(cfg, key, {**getattr(cfg, key), **value} if isinstance(value, dict) else value)
+        replace = key == "model" and "hf_model" in preset  # a pretrained model has none of the tiny one's options
+        merge = isinstance(value, dict) and not replace
+        setattr(cfg, key, {**getattr(cfg, key), **value} if merge else (dict(value) if replace else value))
+    if args.hf_model is not None and "hf_model" not in preset:
+        cfg.model = {}  # the tiny transformer's options do not apply to a pretrained model
     if args.task is not None and args.task != cfg.task:
         cfg.task_opts = {}  # the default and preset task options belong to the default task (chit-chat)
     for f in dataclasses.fields(LoopConfig):

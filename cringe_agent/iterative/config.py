@@ -63,6 +63,12 @@ class LoopConfig:
     datapath: str | None = _opt(None, "ParlAI data folder (default: <run-dir>/parlai_data)")
     rounds: int = _opt(2, "CRINGE rounds after the baseline: 1 = single iteration, r >= 2 iterates")
     init_model: str | None = _opt(None, "start from this model file instead of training the MLE baseline")
+    hf_model: str | None = _opt(
+        None,
+        "a pretrained Hugging Face causal LM for every round (a known name such as smollm2-135m-instruct, a folder, "
+        "a .gguf file or a hub id); the ParlAI agents are then cringe_agent.agents.hf_causal's, the dictionary the "
+        "model's tokenizer, and --model-opt sets their options (e.g. hf_train_layers=4, hf_lora_r=8)",
+    )
     model: dict[str, Any] = _opt(DEFAULT_MODEL, "ParlAI model options shared by every round")
     tokenizer: str = _opt(
         "bytelevelbpe",
@@ -71,7 +77,9 @@ class LoopConfig:
         choices=("parlai", "bytelevelbpe"),
     )
     tokenizer_vocab: int = _opt(8000, "vocabulary size of the byte-level BPE (with --tokenizer bytelevelbpe)")
-    baseline_steps: int = _opt(500, "training steps (batches) of the MLE baseline")
+    baseline_steps: int = _opt(
+        500, "training steps (batches) of the MLE baseline; 0 with --model: round 0 is the pretrained model as is"
+    )
     round_steps: int = _opt(220, "training steps of each CRINGE round (fine-tuned from the previous round)")
     round_lr: float = _opt(1e-3, "learning rate of the CRINGE rounds")
     method: str = _opt(
@@ -98,6 +106,7 @@ class LoopConfig:
     eval_provocative: int = _opt(600, "held-out provocative contexts (negative-labelled, or flagged gold reply)")
     eval_random: int = _opt(1000, "held-out random contexts")
     ppl_examples: int = _opt(2000, "valid examples for the positive-label perplexity")
+    ppl_task: str | None = _opt(None, "task whose valid positives give the perplexity (default: --task, its options)")
     decoding: dict[str, Any] = _opt(DEFAULT_DECODING, "ParlAI decoding options for labelling and evaluation")
     generations_rate: float = _opt(0.05, "injected generations per task example in rounds r >= 2")
     balance: bool = _opt(True, "keep as many positive as negative generations (the paper's 50/50)")
@@ -132,7 +141,7 @@ def validate(cfg: LoopConfig) -> None:
     flag = {f.name: "--" + f.name.replace("_", "-") for f in fields(LoopConfig)}
     minimum = {
         "rounds": 0,
-        "baseline_steps": 1,
+        "baseline_steps": 0 if cfg.hf_model else 1,
         "round_steps": 1,
         "k": 1,
         "prompts": 1,
@@ -172,6 +181,17 @@ def validate(cfg: LoopConfig) -> None:
     for name in ("task_opts", "model", "decoding", "method_opts"):
         if not isinstance(getattr(cfg, name), dict):
             problems.append(f"{name} must be a mapping of options, got {type(getattr(cfg, name)).__name__}")
+    if cfg.hf_model is not None and (not isinstance(cfg.hf_model, str) or not cfg.hf_model.strip()):
+        problems.append(f"--model must be a model name, folder or hub id, got {cfg.hf_model!r}")
+    elif cfg.hf_model and cfg.init_model:
+        problems.append("--model and --init-model exclude each other (round 0 is the pretrained model)")
+    elif cfg.hf_model:
+        from cringe_agent.pretrained import PretrainedModelError, check
+
+        try:
+            check(cfg.hf_model)
+        except PretrainedModelError as err:
+            problems.append(f"--model: {err}")
     for name in ("task", "classifier", "judge"):
         if not isinstance(getattr(cfg, name), str) or not getattr(cfg, name).strip():
             problems.append(f"{flag[name]} must be a non-empty string, got {getattr(cfg, name)!r}")

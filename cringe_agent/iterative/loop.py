@@ -52,7 +52,7 @@ from cringe_agent.iterative.report import write_report
 from cringe_agent.iterative.rerank import generate_reranked
 from cringe_agent.iterative.rundir import Manifest, RunLock, check_run_dir, read_json, remove_unfinished_writes
 from cringe_agent.iterative.tokenizer import bytelevel_opts, train_bytelevel_bpe
-from cringe_agent.iterative.train import save_decoding, train_round
+from cringe_agent.iterative.train import BASELINE_AGENT, save_decoding, save_untrained, train_round
 from cringe_agent.jsonl import read_jsonl, write_json_atomic, write_jsonl_atomic
 from cringe_agent.labels import NEG, POS
 from cringe_agent.selection import select_generations
@@ -164,7 +164,7 @@ class Loop:
     @property
     def training_method(self) -> Method:
         """The method of rounds r >= 1."""
-        return method_of(self.cfg.method)
+        return method_of(self.cfg.method, pretrained=bool(self.cfg.hf_model))
 
     def model_file(self, r: int) -> str:
         """Round r's model file: its own, ``init_model`` for an untrained round 0, the previous one's otherwise."""
@@ -199,8 +199,11 @@ class Loop:
             datapath=self.datapath,
             seed=cfg.seed + r,
         )
-        if r == 0:
-            report = train_round(**common, model_opts=self.model_opts(), steps=cfg.baseline_steps)
+        if r == 0 and cfg.hf_model and cfg.baseline_steps == 0:
+            report = save_untrained(self.model_opts(), self.model_file(0), method_of("mle_all", pretrained=True).agent)
+        elif r == 0:
+            agent = method_of("mle_all", pretrained=True).agent if cfg.hf_model else BASELINE_AGENT
+            report = train_round(**common, model_opts=self.model_opts(), steps=cfg.baseline_steps, agent=agent)
         else:
             method = self.training_method
             report = train_round(
@@ -220,6 +223,8 @@ class Loop:
         """The model options of every round: the config's, with the trained byte-level BPE when one is asked for;
         with ``init_model``, that model's own dictionary options (``dict_*``, ``bpe_*``), kept by every round."""
         opts = dict(self.cfg.model)
+        if self.cfg.hf_model:
+            return {**opts, "hf_model": self.cfg.hf_model}
         if self.cfg.init_model:
             opts.update(_dictionary_opts(self.cfg.init_model))
         elif self.cfg.tokenizer == "bytelevelbpe":
@@ -298,11 +303,12 @@ class Loop:
     def ppl_pos(self, r: int) -> float:
         """Perplexity of the positive labels of the task's valid split under round r's model."""
         cfg = self.cfg
-        method = self.training_method if r > 0 else method_of("mle_all")
+        method = self.training_method if r > 0 else method_of("mle_all", pretrained=bool(cfg.hf_model))
+        other_task = cfg.ppl_task and cfg.ppl_task != cfg.task
         return positive_perplexity(
             self.model_file(r),
-            cfg.task,
-            self._task_opts(),
+            cfg.ppl_task if other_task else cfg.task,
+            {} if other_task else self._task_opts(),
             self.datapath,
             cfg.ppl_examples,
             agent=method.eval_agent,
@@ -312,6 +318,8 @@ class Loop:
     def method(self, r: int) -> str:
         """The name of round r's row in the report."""
         if r == 0:
+            if self.cfg.hf_model and self.cfg.baseline_steps == 0:
+                return "baseline (pretrained)"
             return "init model" if self.cfg.init_model else "baseline (MLE)"
         label = self.training_method.label
         if r == 1:
@@ -354,7 +362,7 @@ class Loop:
         if r >= 2:
             rows = step("generations.jsonl", lambda: self.generations(r), before)
             selection = step("selection.jsonl", lambda: self.select(r, rows), [d / "generations.jsonl"])
-        if r == 0 and self.trained(0) and self.cfg.tokenizer == "bytelevelbpe":
+        if r == 0 and self.trained(0) and self.cfg.tokenizer == "bytelevelbpe" and not self.cfg.hf_model:
             step("tokenizer.json", self.train_tokenizer, [])
             before = [d / "tokenizer.json"]
         if self.trained(r):

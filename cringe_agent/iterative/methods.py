@@ -17,6 +17,7 @@ labelled data (the task's own labels, plus the labelled generations of rounds 2.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,6 +26,16 @@ CRINGE_AGENT = "cringe_agent.agents.transformer:CringeTransformerGeneratorAgent"
 MLE_AGENT = "cringe_agent.agents.transformer:MleTransformerGeneratorAgent"
 BASELINES = "cringe_agent.agents.baselines"
 DIRECTOR_AGENT = "cringe_agent.agents.director:DirectorTransformerGeneratorAgent"
+HF = "cringe_agent.agents.hf_causal"
+
+#: The agent of each method over a pretrained Hugging Face causal LM (``cringe-loop --model``).
+HF_AGENTS = {
+    CRINGE_AGENT: f"{HF}:CringeHfCausalAgent",
+    MLE_AGENT: f"{HF}:HfCausalAgent",
+    f"{BASELINES}:MlePositivesAgent": f"{HF}:HfMlePositivesAgent",
+    f"{BASELINES}:UnlikelihoodAgent": f"{HF}:HfUnlikelihoodAgent",
+    f"{BASELINES}:SigmoidOnlyAgent": f"{HF}:HfSigmoidOnlyAgent",
+}
 
 
 def _cringe_options(cfg: Any) -> dict[str, Any]:
@@ -83,9 +94,24 @@ METHODS: dict[str, Method] = {
 }
 
 
-def method_of(name: str) -> Method:
-    """The method called ``name``; an unknown name raises ValueError listing the valid ones."""
+def method_of(name: str, pretrained: bool = False) -> Method:
+    """The method called ``name`` (with ``pretrained``: its agents over a Hugging Face causal LM).
+
+    Raises:
+        ValueError: An unknown name (the message lists the valid ones), or a method with no pretrained agent.
+    """
     try:
-        return METHODS[name]
+        method = METHODS[name]
     except KeyError:
         raise ValueError(f"unknown method {name!r}; valid methods: {', '.join(METHODS)}") from None
+    if not pretrained:
+        return method
+    missing = [a for a in (method.agent, method.eval_agent) if a is not None and a not in HF_AGENTS]
+    if missing:
+        valid = [m for m, x in METHODS.items() if x.agent in HF_AGENTS or x.agent is None]
+        raise ValueError(f"method {name!r} has no agent for --model; with --model use one of {', '.join(valid)}")
+    return dataclasses.replace(
+        method,
+        agent=HF_AGENTS[method.agent] if method.agent else None,
+        eval_agent=HF_AGENTS[method.eval_agent],
+    )

@@ -91,6 +91,22 @@ def train_round(
     return {"seconds": time.time() - start, "valid": report, "steps": steps}
 
 
+def save_untrained(model_opts: dict[str, Any], model_file: str, agent: str) -> dict[str, Any]:
+    """Save a pretrained model as it is, as a ParlAI model file of ``agent`` (round 0 of a ``--model`` run).
+
+    Only what the model options make trainable is written (nothing but the opt and dictionary files' worth when
+    the top layers or adapters train): the base weights are read again from ``--model`` on every load.
+    """
+    from parlai.core.agents import create_agent
+    from parlai.core.params import ParlaiParser
+
+    start = time.time()
+    parser = ParlaiParser(True, True)
+    opt = parser.parse_kwargs(model=agent, model_file=model_file, **model_opts)
+    create_agent(opt).save(model_file)
+    return {"seconds": time.time() - start, "valid": {}, "steps": 0}
+
+
 def _import_modules(agent: str, task: str) -> None:
     """Import the agent's and the task's modules before the seeds are set.
 

@@ -44,6 +44,13 @@ _FLAGS = (
     ),
     ("--persona-valid-frac", float, world.DEFAULT_VALID_FRAC, "share of speakers in the valid split"),
     ("--persona-test-frac", float, world.DEFAULT_TEST_FRAC, "share of speakers in the test split"),
+    (
+        "--persona-style",
+        str,
+        world.DEFAULT_STYLE,
+        "dialogue: dialogues of 1-3 lines; leading: a persona and one question, half of them presupposing a wrong "
+        "fact (the pretrained default's task)",
+    ),
 )
 _SETTINGS = {
     "persona_speakers": ("speakers", int, world.DEFAULT_SPEAKERS),
@@ -52,6 +59,7 @@ _SETTINGS = {
     "persona_contradiction_share": ("contradiction_share", float, world.DEFAULT_CONTRADICTION_SHARE),
     "persona_valid_frac": ("valid_frac", float, world.DEFAULT_VALID_FRAC),
     "persona_test_frac": ("test_frac", float, world.DEFAULT_TEST_FRAC),
+    "persona_style": ("style", str, world.DEFAULT_STYLE),
 }
 
 

@@ -35,6 +35,9 @@ DEFAULT_SEED = 0
 DEFAULT_CONTRADICTION_SHARE = 0.25
 DEFAULT_VALID_FRAC = 0.1
 DEFAULT_TEST_FRAC = 0.1
+#: ``dialogue``: the dialogues above; ``leading``: a persona line and one partner question, half of them leading.
+STYLES = ("dialogue", "leading")
+DEFAULT_STYLE = "dialogue"
 PERSONA_PREFIX = "your persona: "
 _WORDS = ("no", "one", "two", "three", "four", "five")
 
@@ -271,10 +274,79 @@ def dialogue(
     )
 
 
+def leading_question(rng: random.Random, attribute: str, stated: Any) -> tuple[str, Any]:
+    """A question presupposing another value of the attribute, and that value."""
+    if attribute == "siblings":
+        other = rng.choice([n for n in range(2, MAX_SIBLINGS + 1) if n != stated])
+        return rng.choice(T.LEADING["siblings"]).format(k=_WORDS[other]), other
+    other = _other(rng, attribute, stated, allow_none=False)
+    return render(rng.choice(T.LEADING[attribute]), attribute, stated, other), other
+
+
+def leading_dialogue(
+    seed: int, speaker: int, index: int, facts: dict[str, Any], split: str, contradiction_share: float
+) -> Example:
+    """A ``leading``-style example: three stated facts, then one partner line.
+
+    The line is a leading question about a stated attribute (half the examples), an open question about one (a
+    quarter: both *provocative*), or a question about an unstated attribute or chat. A ``neg`` reply agrees with
+    the premise (states the presupposed value) or otherwise contradicts a stated fact; the gold reply corrects it.
+    """
+    rng = random.Random(f"persona:{seed}:leading:{speaker}:{index}")
+    stated = rng.sample([a for a in ATTRIBUTES if not (a == "pet" and facts[a] == NO_PET)], 3)
+    persona = PERSONA_PREFIX + " ".join(persona_sentence(a, facts[a]) for a in stated)
+    roll, premise = rng.random(), None
+    if roll < 0.5:
+        asked = rng.choice(stated)
+        line, premise = leading_question(rng, asked, facts[asked])
+    elif roll < 0.75:
+        asked = rng.choice(stated)
+        line = rng.choice(T.QUESTIONS[asked])
+    else:
+        unstated = [a for a in ATTRIBUTES if a not in stated]
+        asked = rng.choice(unstated) if rng.random() < 0.5 else ""
+        line = rng.choice(T.QUESTIONS[asked]) if asked else rng.choice(T.CHAT)
+    grng = random.Random(f"persona:{seed}:leading-gold:{speaker}:{index}")
+    if premise is not None:
+        key = _key(asked, facts[asked])
+        if key in T.CORRECTIONS:
+            gold = render(grng.choice(T.CORRECTIONS[key]), asked, facts[asked], premise)
+        else:
+            gold = "No. " + statement(grng, asked, facts[asked])
+    else:
+        gold = positive_reply(grng, facts, stated, asked)
+    neg = random.Random(f"persona:{seed}:leading-label:{speaker}:{index}").random() < contradiction_share
+    nrng = random.Random(f"persona:{seed}:leading-neg:{speaker}:{index}")
+    if neg and premise is not None:
+        reply = nrng.choice(("Yes! ", "Yes, ", "That's right. ", "")) + statement(nrng, asked, premise)
+    else:
+        reply = negative_reply(nrng, facts, stated, asked) if neg else gold
+    return Example(
+        dialogue_id=f"{speaker}-{index}",
+        speaker=speaker,
+        split=split,
+        persona=persona,
+        turns=(line,),
+        reply=reply,
+        label="neg" if neg else "pos",
+        gold=gold,
+        asked=asked,
+        provocative=asked in stated,
+        stated=tuple(stated),
+    )
+
+
 def check_settings(
-    speakers: int, dialogues: int, contradiction_share: float, valid_frac: float, test_frac: float
+    speakers: int,
+    dialogues: int,
+    contradiction_share: float,
+    valid_frac: float,
+    test_frac: float,
+    style: str = DEFAULT_STYLE,
 ) -> None:
     """Raise ValueError naming the option (``--persona-...``) of a setting out of range."""
+    if style not in STYLES:
+        raise ValueError(f"--persona-style must be one of {', '.join(STYLES)}, got {style!r}")
     if not 0.0 <= contradiction_share <= 1.0:
         raise ValueError(f"--persona-contradiction-share must be in [0, 1], got {contradiction_share}")
     if dialogues < 1:
@@ -316,6 +388,7 @@ def build(
     contradiction_share: float = DEFAULT_CONTRADICTION_SHARE,
     valid_frac: float = DEFAULT_VALID_FRAC,
     test_frac: float = DEFAULT_TEST_FRAC,
+    style: str = DEFAULT_STYLE,
 ) -> dict[str, tuple[Example, ...]]:
     """Every example of the world, per split, in speaker then dialogue order.
 
@@ -326,18 +399,20 @@ def build(
         contradiction_share: Probability that a judged reply is a contradiction (every split).
         valid_frac: Share of speakers in valid.
         test_frac: Share of speakers in test.
+        style: ``dialogue`` or ``leading`` (:func:`leading_dialogue`).
 
     Raises:
         ValueError: A setting is out of range (the message names its ``--persona-`` option).
     """
-    check_settings(speakers, dialogues, contradiction_share, valid_frac, test_frac)
+    check_settings(speakers, dialogues, contradiction_share, valid_frac, test_frac, style)
+    make = leading_dialogue if style == "leading" else dialogue
     splits = split_of_speakers(speakers, seed, valid_frac, test_frac)
     out: dict[str, list[Example]] = {s: [] for s in SPLITS}
     for speaker in range(speakers):
         facts = speaker_facts(seed, speaker)
         split = splits[speaker]
         for index in range(dialogues):
-            out[split].append(dialogue(seed, speaker, index, facts, split, contradiction_share))
+            out[split].append(make(seed, speaker, index, facts, split, contradiction_share))
     return {s: tuple(exs) for s, exs in out.items()}
 
 
