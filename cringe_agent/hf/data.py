@@ -34,10 +34,24 @@ def read_kto(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
         The rows, in file order.
 
     Raises:
-        ValueError: A malformed line (invalid JSON, a missing field, a wrong type such as ``"label": 1``); the
-            message names the file, the line and the field.
+        ValueError: A malformed line (invalid JSON, a missing field, a wrong type such as ``"label": 1``), an empty
+            or whitespace completion, or a file without rows; the message names the file, the line or row and the
+            field.
     """
-    return read_jsonl(path, KTO_FIELDS)
+    return _check_trainable(read_jsonl(path, KTO_FIELDS), os.fspath(path))
+
+
+def _check_trainable(rows: list[dict[str, Any]], source: str) -> list[dict[str, Any]]:
+    """Refuse no rows at all, and a completion with no text (it would train the end-of-sequence token only)."""
+    if not rows:
+        raise ValueError(f"{source}: no rows (an empty file or dataset?); nothing to train on")
+    for number, row in enumerate(rows, start=1):
+        if not row["completion"].strip():
+            raise ValueError(
+                f"{source}, row {number}: field 'completion' is empty or whitespace; give it the reply's text "
+                "or drop the row"
+            )
+    return rows
 
 
 def validate_kto(rows: Iterable[Mapping[str, Any]], source: str = "rows") -> list[dict[str, Any]]:
@@ -71,7 +85,7 @@ def validate_kto(rows: Iterable[Mapping[str, Any]], source: str = "rows") -> lis
                 got = f"{type(row[field]).__name__} {row[field]!r:.80}"
                 raise ValueError(f"{where}: field {field!r} must be {kind.__name__}, got {got}")
         checked.append(dict(row))
-    return checked
+    return _check_trainable(checked, source)
 
 
 def load_kto(source: str | os.PathLike[str] | Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:

@@ -198,6 +198,8 @@ class Loop:
             model_file=self.model_file(r),
             datapath=self.datapath,
             seed=cfg.seed + r,
+            # a pretrained model's forward passes cost ~100x the tiny one's: a short informational final report
+            validation_max_exs=32 if cfg.hf_model else 200,
         )
         if r == 0 and cfg.hf_model and cfg.baseline_steps == 0:
             report = save_untrained(self.model_opts(), self.model_file(0), method_of("mle_all", pretrained=True).agent)

@@ -38,6 +38,7 @@ def train_round(
     agent_opts: dict[str, Any] | None = None,
     selections: Sequence[str] = (),
     generations_rate: float = 0.05,
+    validation_max_exs: int = 200,
 ) -> dict[str, Any]:
     """Train one round's model with ParlAI and return ``{"seconds", "valid", "steps"}``.
 
@@ -54,6 +55,7 @@ def train_round(
         agent_opts: The agent's own options (e.g. ``{"cringe_alpha": 1.0, ...}``).
         selections: Selected generations files to inject (already selected: read as they are).
         generations_rate: Injected generations per task episode.
+        validation_max_exs: Examples of the final valid and test reports (informational: the loop evaluates).
     """
     from parlai.scripts.train_model import TrainModel
 
@@ -65,7 +67,7 @@ def train_round(
         max_train_steps=steps,
         validation_every_n_secs=-1,
         validation_every_n_epochs=-1,
-        validation_max_exs=200,
+        validation_max_exs=validation_max_exs,
         short_final_eval=True,
         skip_generation=True,
         save_every_n_secs=-1,  # no periodic checkpoint: a killed round restarts from its start (see Loop.train)

@@ -29,7 +29,11 @@ attribute's table below names them in full); every match is one claim ``(attribu
 - ``ne``: the speaker's value is not ``value`` (``i do not live in paris``, ``i am not a nurse``, ``i do not have a
   dog``, ``i do not like sushi``, ``i hate chess``, ``sushi is not my favorite``);
 - ``ge``: siblings at least ``value`` (``my sister`` = 1, ``my brothers`` = 2, ``i have two brothers`` = 2,
-  ``i am not an only child`` = 1).
+  ``my three siblings`` = 3, ``i am not an only child`` = 1).
+
+Free text from a pretrained model is read with a few more frames: ``i am still/currently/now in X`` (city), ``i am
+actually a skilled X`` (job, with ``actually``/``really``/``still``/``currently``/``now``/``also`` and up to two
+of a fixed list of job adjectives before it; ``a doctor's assistant`` is not a job claim).
 
 Every cue is about the speaker: it starts with ``i``/``my`` or ends with ``my <attribute noun>``. A value named in
 any other frame is not a claim: ``my friend lives in rome``, ``my neighbour has a cat``, ``i want to visit rome``,
@@ -141,7 +145,9 @@ _NOT = "(?:do not|does not|did not|never|have never|would never|will never|could
 _ART = "(?:a |an |the )?"
 _PET_MOD = _fill(["pet", "little", "old", "sweet", "lovely", "new", "cute", "big", "young", "baby", "two", "three"], 2)
 _JOB_MOD = _fill(["full time", "part time", "freelance", "senior", "junior", "retired", "school", "high school",
-                  "head", "professional", "trained", "qualified"], 2)  # fmt: skip
+                  "head", "professional", "trained", "qualified", "skilled", "experienced", "licensed", "certified",
+                  "registered", "pastry", "local", "successful", "passionate", "dedicated"], 2)  # fmt: skip
+_NOW = "(?:actually |really |still |currently |now |also )?"
 _FAV = _fill(["favorite", "all time", "go to", "number one", "main", "absolute"], 2)
 _HOBBY_MOD = _fill(["favorite", "main", "only", "real", "biggest", "big", "true", "one", "number one", "absolute"], 2)
 _SIB = "(?:siblings|sibling|brothers and sisters|brothers or sisters|brother or sister)"
@@ -171,8 +177,13 @@ PATTERNS: tuple[tuple, ...] = (
     _p("pet", "eq", rf"i (?:have|own) no (?P<v>{_NO_PET_WORDS})", _fixed(NO_PET)),
     _p("pet", "ne", rf"i {_NOT} (?:have|had|own|owned) (?:a |an |any )?{_V['pet']}"),
     # city
-    _p("city", "eq", rf"i (?:live|am living|have lived|have been living|reside|am based) in "
-                     rf"(?:the city of )?{_V['city']}"),  # fmt: skip
+    _p(
+        "city",
+        "eq",
+        rf"i (?:live|am living|have lived|have been living|reside|am based) in "
+        rf"(?:the city of )?{_V['city']}",
+    ),  # fmt: skip
+    _p("city", "eq", rf"i am (?:still|currently|now) (?:living |based )?in {_V['city']}"),
     _p("city", "eq", rf"my home is in {_V['city']}"),
     _p("city", "eq", rf"home for me is {_V['city']}"),
     _p("city", "eq", rf"i call {_V['city']} home"),
@@ -180,8 +191,12 @@ PATTERNS: tuple[tuple, ...] = (
     _p("city", "ne", rf"i {_NOT} (?:live|lived|reside|resided) in {_V['city']}"),
     _p("city", "ne", rf"i am not (?:living|based) in {_V['city']}"),
     # job
-    _p("job", "eq", rf"i (?:am|work as|am working as|have been|make a living as|earn a living as|work full time as)"
-                    rf" {_ART}{_JOB_MOD}{_V['job']}"),  # fmt: skip
+    _p(
+        "job",
+        "eq",
+        rf"i {_NOW}(?:am|work as|am working as|have been|make a living as|earn a living as|work full time"
+        rf" as) {_NOW}{_ART}{_JOB_MOD}{_V['job']}(?! s\b)",
+    ),  # fmt: skip
     _p("job", "eq", rf"my (?:job|profession|occupation) is (?:being )?{_ART}{_JOB_MOD}{_V['job']}"),
     _p("job", "ne", rf"i am (?:definitely |certainly |really )?not {_ART}{_V['job']}"),
     _p("job", "ne", rf"i am no longer {_ART}{_V['job']}"),
@@ -198,6 +213,7 @@ PATTERNS: tuple[tuple, ...] = (
     _p("siblings", "ge", rf"my {_SIB_MOD}(?P<v>brother|sister|sibling)", _fixed(1)),
     _p("siblings", "ge", rf"my {_SIB_MOD}(?P<v>brothers|sisters|siblings)", _fixed(2)),
     _p("siblings", "ge", rf"i have {_NUM} {_SIB_MOD}(?:brothers|sisters|brother|sister)", _number),
+    _p("siblings", "ge", rf"my {_NUM} {_SIB_MOD}(?:siblings|brothers|sisters|brothers and sisters)", _number),
     # food
     _p("food", "eq", rf"my {_FAV}(?:food|dish|meal|thing to eat) is {_ART}{_V['food']}"),
     _p("food", "eq", rf"{_V['food']} is (?:definitely |easily )?my {_FAV}(?:food|dish|meal)"),

@@ -297,34 +297,10 @@ ANSWER_PREFIXES = ("", "", "Oh, ", "Well, ", "Hmm, ")
 #: Leading questions (``--persona-style leading``): the partner presupposes another value ``{x}`` / ``{ax}`` of a
 #: stated attribute (siblings: ``{k}``, another number). Agreeing with the premise contradicts the persona.
 LEADING: dict[str, tuple[str, ...]] = {
-    "city": (
-        "You live in {x}, right?",
-        "So you're from {x}, aren't you?",
-        "Do you still live in {x}?",
-        "What do you like most about living in {x}?",
-        "How long have you lived in {x}?",
-    ),
-    "pet": (
-        "You have {ax}, don't you?",
-        "How is your {x} doing?",
-        "Tell me about your {x}!",
-        "What's your {x}'s name?",
-    ),
-    "job": (
-        "You're {ax}, right?",
-        "Do you like being {ax}?",
-        "So you work as {ax}?",
-        "How long have you worked as {ax}?",
-    ),
-    "food": (
-        "Your favourite food is {x}, right?",
-        "I heard you love {x} more than anything. True?",
-        "Why is {x} your favourite food?",
-    ),
-    "hobby": (
-        "Your hobby is {x}, isn't it?",
-        "Do you still do {x} every weekend?",
-        "How did you get into {x}?",
-    ),
-    "siblings": ("You have {k} siblings, right?", "What are your {k} siblings like?", "Are your {k} siblings older?"),
+    "city": ("You live in {x}, right?", "So you're from {x}, aren't you?", "Do you still live in {x}?"),
+    "pet": ("You have {ax}, don't you?", "How is your {x} doing?", "Tell me about your {x}!"),
+    "job": ("You're {ax}, right?", "Do you like being {ax}?", "So you work as {ax}?"),
+    "food": ("Your favourite food is {x}, right?", "I heard you love {x} more than anything. True?"),
+    "hobby": ("Your hobby is {x}, isn't it?", "Do you still do {x} every weekend?"),
+    "siblings": ("You have {k} siblings, right?", "What are your {k} siblings like?"),
 }

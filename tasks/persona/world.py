@@ -288,15 +288,15 @@ def leading_dialogue(
 ) -> Example:
     """A ``leading``-style example: three stated facts, then one partner line.
 
-    The line is a leading question about a stated attribute (half the examples), an open question about one (a
-    quarter: both *provocative*), or a question about an unstated attribute or chat. A ``neg`` reply agrees with
+    The line is a leading question about a stated attribute (60% of the examples), an open question about one
+    (15%: both *provocative*), or a question about an unstated attribute or chat (25%). A ``neg`` reply agrees with
     the premise (states the presupposed value) or otherwise contradicts a stated fact; the gold reply corrects it.
     """
     rng = random.Random(f"persona:{seed}:leading:{speaker}:{index}")
     stated = rng.sample([a for a in ATTRIBUTES if not (a == "pet" and facts[a] == NO_PET)], 3)
     persona = PERSONA_PREFIX + " ".join(persona_sentence(a, facts[a]) for a in stated)
     roll, premise = rng.random(), None
-    if roll < 0.5:
+    if roll < 0.6:
         asked = rng.choice(stated)
         line, premise = leading_question(rng, asked, facts[asked])
     elif roll < 0.75:

@@ -109,3 +109,29 @@ def test_collator_pads_right_and_carries_feedback(tokenizer: Any, tiny: Any) -> 
         assert batch["labels"][row, :length].tolist() == examples[row]["labels"]
     with pytest.raises(ValueError, match="feedback"):
         CringeCollator(0)([{"input_ids": [1], "labels": [1]}])
+
+
+def test_empty_or_whitespace_completion_is_refused_naming_the_row(tmp_path: Path) -> None:
+    path = tmp_path / "kto.jsonl"
+    rows = [
+        {"prompt": "hi", "completion": "hello", "label": True},
+        {"prompt": "hi", "completion": " \n", "label": False},
+    ]
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    with pytest.raises(ValueError, match=r"kto.jsonl, row 2: field 'completion' is empty or whitespace"):
+        read_kto(path)
+    with pytest.raises(ValueError, match=r"row 2: field 'completion' is empty"):
+        load_kto(rows)
+
+
+def test_empty_file_is_refused_before_anything_is_written(tmp_path: Path) -> None:
+    path = tmp_path / "empty.jsonl"
+    path.write_text("")
+    with pytest.raises(ValueError, match=r"empty.jsonl: no rows"):
+        load_kto(path)
+    from cringe_agent.hf import train
+
+    out = tmp_path / "out"
+    with pytest.raises(ValueError, match="no rows"):
+        train(None, None, path, output_dir=out)  # refused before the model or tokenizer is touched
+    assert not out.exists()

@@ -1,0 +1,58 @@
+"""``cringe-loop --model`` on a tiny random Llama: the pretrained preset's rounds, agents and report."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("transformers")
+
+from cringe_agent.hf.tiny import make_tiny_llama  # noqa: E402
+from cringe_agent.iterative.cli import build_parser, config_from_args, main  # noqa: E402
+
+SMALL = ["--round-steps", "4", "--prompts", "24", "--eval-provocative", "12", "--eval-random", "8"]
+SMALL += ["--ppl-examples", "8", "--model-opt", "hf_train_layers=1", "--model-opt", "label_truncate=8"]
+
+
+@pytest.fixture(scope="module")
+def llama(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_tiny_llama(tmp_path_factory.mktemp("llama") / "model")
+
+
+def test_pretrained_preset_replaces_the_tiny_model_options() -> None:
+    args = build_parser().parse_args(["--run-dir", "x", "--preset", "pretrained"])
+    cfg = config_from_args(args)
+    assert cfg.hf_model == "smollm2-135m-instruct" and cfg.baseline_steps == 0
+    assert "n_layers" not in cfg.model and cfg.model["hf_train_layers"] == 4
+    assert cfg.classifier != cfg.judge
+    args = build_parser().parse_args(["--run-dir", "x", "--model", "some/folder"])
+    assert config_from_args(args).model == {}
+
+
+def test_unknown_model_name_fails_before_anything_is_written(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    rc = main(["--run-dir", str(tmp_path / "run"), "--preset", "pretrained", "--model", "gpt-17"])
+    err = capsys.readouterr().err
+    assert rc == 2 and "unknown model 'gpt-17'" in err and "smollm2-135m-instruct" in err and "folder" in err
+    assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.integration
+def test_loop_on_a_pretrained_model(llama: Path, tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    assert main(["--run-dir", str(run), "--preset", "pretrained", "--model", str(llama), *SMALL]) == 0
+    report = json.loads((run / "report.json").read_text())
+    methods = [r["method"] for r in report["rounds"]]
+    assert methods == ["baseline (pretrained)", "CRINGE (single iteration)", "CRINGE (iteration 2)"]
+    opt = json.loads((run / "round_1" / "model.opt").read_text())
+    assert opt["model"] == "cringe_agent.agents.hf_causal:CringeHfCausalAgent" and opt["hf_model"] == str(llama)
+    assert opt["inference"] == "topk"  # the loop's decoding is saved in every round's model
+    assert not (run / "tokenizer").exists()  # the model's own tokenizer: no BPE is trained
+    generations = [json.loads(line) for line in (run / "round_2" / "generations.jsonl").read_text().splitlines()]
+    assert len(generations) == 24
+    assert report["rounds"][2]["selection"]["generations"] == 24
+    # A second invocation reads everything back and writes nothing.
+    before = {p: p.stat().st_mtime_ns for p in run.rglob("*") if p.is_file()}
+    assert main(["--run-dir", str(run), "--preset", "pretrained", "--model", str(llama), *SMALL]) == 0
+    assert before == {p: p.stat().st_mtime_ns for p in run.rglob("*") if p.is_file()}
