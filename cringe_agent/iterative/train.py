@@ -104,7 +104,8 @@ def save_untrained(model_opts: dict[str, Any], model_file: str, agent: str) -> d
 
     start = time.time()
     parser = ParlaiParser(True, True)
-    opt = parser.parse_kwargs(model=agent, model_file=model_file, **model_opts)
+    # datatype valid: no optimizer is built, so none is saved (a fine-tuning from this file starts its own)
+    opt = parser.parse_kwargs(model=agent, model_file=model_file, datatype="valid", **model_opts)
     create_agent(opt).save(model_file)
     return {"seconds": time.time() - start, "valid": {}, "steps": 0}
 

@@ -179,3 +179,26 @@ def test_placed_model_resolves_without_download_and_scores(tmp_path, offline, ti
     probs = build_classifier("parlai:" + resolved)(POS_TEXTS + NEG_TEXTS)
     assert max(probs[:5]) < 0.5 < min(probs[5:])
     assert offline == []
+
+
+@pytest.mark.integration
+def test_pretrained_generator_entry_builds_a_model_file_offline(tmp_path: Path) -> None:
+    """``zoo:cringe/smollm2_135m_instruct``: a CRINGE agent model file over the wheel's SmolLM2, nothing downloaded."""
+    pytest.importorskip("transformers")
+    from cringe_agent.pretrained import PretrainedModelError, check
+
+    try:
+        check("smollm2-135m-instruct")
+    except PretrainedModelError as err:
+        pytest.skip(str(err))
+    from parlai.core.agents import create_agent_from_model_file
+
+    model_file = resolve("zoo:cringe/smollm2_135m_instruct", str(tmp_path))
+    assert model_file == str(tmp_path / "models" / "cringe" / "smollm2_135m_instruct" / "model")
+    stamp = Path(model_file).stat().st_mtime_ns
+    assert resolve("zoo:cringe/smollm2_135m_instruct", str(tmp_path)) == model_file  # built once
+    assert Path(model_file).stat().st_mtime_ns == stamp
+    agent = create_agent_from_model_file(model_file, {"inference": "greedy", "label_truncate": 12})
+    assert type(agent).__name__ == "CringeHfCausalAgent"
+    agent.observe({"text": "What is the capital of France?", "episode_done": True})
+    assert "Paris" in agent.act()["text"]
