@@ -16,6 +16,8 @@ train:ordered``, the default). CRINGE samples its negative tokens with torch's g
 
     .venv/bin/python benchmarks/distributed_train.py                 # 30 steps, prints both trajectories
     .venv/bin/python benchmarks/distributed_train.py --steps 12 --json
+    .venv/bin/python benchmarks/distributed_train.py --model llama   # the Hugging Face causal LM agent instead,
+                                                                     # on a tiny random Llama (every layer trained)
 
 Prints the trajectories and the largest relative difference; exits 1 if it is over ``--rtol`` (default 1e-4).
 """
@@ -39,13 +41,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # this module, importa
 import torch  # noqa: E402
 
 from cringe_agent import compat  # noqa: E402, F401  (ParlAI fixes first)
+from cringe_agent.agents.hf_causal import CringeHfCausalAgent  # noqa: E402
 from cringe_agent.agents.transformer import CringeTransformerGeneratorAgent  # noqa: E402
 
-AGENT = "distributed_train:LossRecordingAgent"
+AGENTS = {"transformer": "distributed_train:LossRecordingAgent", "llama": "distributed_train:LossRecordingHfAgent"}
 
 
-class LossRecordingAgent(CringeTransformerGeneratorAgent):
-    """The CRINGE agent, appending the loss of each training step to ``<model_file>.losses.<rank>``."""
+class _RecordLosses:
+    """Appends the loss of each training step to ``<model_file>.losses.<rank>``."""
 
     def compute_loss(self, batch: Any, return_output: bool = False) -> Any:
         result = super().compute_loss(batch, return_output=return_output)
@@ -54,6 +57,14 @@ class LossRecordingAgent(CringeTransformerGeneratorAgent):
             with open(f"{self.opt['model_file']}.losses.{self.opt.get('rank', 0)}", "a") as f:
                 f.write(f"{loss.item()!r}\n")
         return result
+
+
+class LossRecordingAgent(_RecordLosses, CringeTransformerGeneratorAgent):
+    """The CRINGE agent over ParlAI's transformer, recording its training losses."""
+
+
+class LossRecordingHfAgent(_RecordLosses, CringeHfCausalAgent):
+    """The CRINGE agent over a Hugging Face causal LM, recording its training losses."""
 
 
 def _tiny_models() -> Any:
@@ -66,16 +77,24 @@ def _tiny_models() -> Any:
     return module
 
 
-def _options(folder: Path, datatype: str, batchsize: int, steps: int) -> dict[str, Any]:
+def _options(folder: Path, datatype: str, batchsize: int, steps: int, model: str) -> dict[str, Any]:
     tiny_models = _tiny_models()
     TINY, write_pos_neg_task = tiny_models.TINY, tiny_models.write_pos_neg_task
     base = write_pos_neg_task(folder) if not (folder / "task_train.txt").exists() else folder / "task"
+    if model == "llama":
+        from cringe_agent.hf.tiny import make_tiny_llama
+
+        llama = folder / "llama"
+        if not llama.exists():
+            make_tiny_llama(llama, [base.with_name("task_train.txt").read_text()], layers=2, hidden=32)
+        architecture = {"hf_model": str(llama), "hf_train_layers": -1}
+    else:
+        architecture = {"dict_file": str(folder / "model.dict"), **TINY}
     return dict(
-        model=AGENT,
+        model=AGENTS[model],
         task=f"fromfile:parlaiformat:fromfile_datapath={base}:fromfile_datatype_extension=true",
         datatype=datatype,
         datapath=str(folder / "data"),
-        dict_file=str(folder / "model.dict"),
         batchsize=batchsize,
         max_train_steps=steps,
         optimizer="adam",
@@ -86,7 +105,7 @@ def _options(folder: Path, datatype: str, batchsize: int, steps: int) -> dict[st
         skip_generation=True,
         validation_metric="loss",
         validation_metric_mode="min",
-        **TINY,
+        **architecture,
     )
 
 
@@ -94,7 +113,7 @@ def _losses(model_file: Path, rank: int) -> list[float]:
     return [float(x) for x in Path(f"{model_file}.losses.{rank}").read_text().split()]
 
 
-def compare(folder: Path, steps: int, batchsize: int, datatype: str) -> dict[str, Any]:
+def compare(folder: Path, steps: int, batchsize: int, datatype: str, model: str = "transformer") -> dict[str, Any]:
     """Run both trainings in ``folder``; return their trajectories and the largest relative difference."""
     from parlai.core.agents import create_agent
     from parlai.core.params import ParlaiParser
@@ -103,8 +122,11 @@ def compare(folder: Path, steps: int, batchsize: int, datatype: str) -> dict[str
     from parlai.scripts.train_model import TrainModel
     from parlai.utils.distributed import find_free_port
 
-    opts = _options(folder, datatype, batchsize, steps)
-    BuildDict.main(task=opts["task"], datapath=opts["datapath"], dict_file=opts["dict_file"], dict_tokenizer="split")
+    opts = _options(folder, datatype, batchsize, steps, model)
+    if model == "transformer":  # the causal LM's dictionary is its tokenizer: nothing to build
+        BuildDict.main(
+            task=opts["task"], datapath=opts["datapath"], dict_file=opts["dict_file"], dict_tokenizer="split"
+        )
     # The same initial weights for both runs: a fresh agent, saved once.
     init = folder / "init" / "model"
     init.parent.mkdir()
@@ -127,6 +149,7 @@ def compare(folder: Path, steps: int, batchsize: int, datatype: str) -> dict[str
         "steps": steps,
         "batchsize": batchsize,
         "datatype": datatype,
+        "model": model,
         "single": one,
         "multi_rank0": rank0,
         "multi_rank1": rank1,
@@ -142,10 +165,11 @@ def main() -> int:
     parser.add_argument("--datatype", default="train:ordered")
     parser.add_argument("--rtol", type=float, default=1e-4)
     parser.add_argument("--json", action="store_true", help="print one JSON object only")
+    parser.add_argument("--model", choices=sorted(AGENTS), default="transformer", help="the agent's model")
     args = parser.parse_args()
     torch.set_num_threads(1)
     with tempfile.TemporaryDirectory() as tmp:
-        result = compare(Path(tmp), args.steps, args.batchsize, args.datatype)
+        result = compare(Path(tmp), args.steps, args.batchsize, args.datatype, args.model)
     if args.json:
         print(json.dumps(result))
     else:

@@ -102,12 +102,14 @@ def test_cpu_context_flushes_on_normal_exit_only(monkeypatch: pytest.MonkeyPatch
 
 
 @pytest.mark.integration
-def test_two_cpu_workers_follow_one_worker_step_for_step(run_python) -> None:
+@pytest.mark.parametrize("model", ["transformer", "llama"])
+def test_two_cpu_workers_follow_one_worker_step_for_step(run_python, model: str) -> None:
     """2 workers x batch 8 against 1 worker x batch 8 on ``train:ordered`` data (``benchmarks/distributed_train.py``:
-    ParlAI does not shard training data by rank, so this is the comparison where both see the same examples)."""
+    ParlAI does not shard training data by rank, so this is the comparison where both see the same examples); for
+    ParlAI's transformer and for the Hugging Face causal LM agent on a tiny random Llama."""
     script = _REPO / "benchmarks" / "distributed_train.py"
     code = "import runpy, sys; sys.argv = sys.argv[1:]; runpy.run_path(sys.argv[0], run_name='__main__')"
-    result = run_python(code, str(script), "--steps", "10", "--json", timeout=150)
+    result = run_python(code, str(script), "--steps", "10", "--json", "--model", model, timeout=150)
     assert result.returncode == 0, result.stdout[-4000:]
     report = json.loads(result.stdout.strip().splitlines()[-1])
     assert len(report["single"]) == len(report["multi_rank0"]) == len(report["multi_rank1"]) == 10
