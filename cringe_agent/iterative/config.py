@@ -82,6 +82,12 @@ class LoopConfig:
     )
     round_steps: int = _opt(220, "training steps of each CRINGE round (fine-tuned from the previous round)")
     round_lr: float = _opt(1e-3, "learning rate of the CRINGE rounds")
+    train_data: str = _opt(
+        "task",
+        "what rounds r >= 1 train on: task = the task's labelled data (plus, r >= 2, the selected generations); "
+        "generations = the model's own labelled generations only, from round 1 on",
+        choices=("task", "generations"),
+    )
     method: str = _opt(
         "cringe",
         "training method of rounds r >= 1 (cringe_agent/iterative/methods.py; baselines for comparisons)",

@@ -3,6 +3,8 @@
 - Round 0: the MLE baseline (ParlAI's ``transformer/generator`` loss: ``MleTransformerGeneratorAgent``), or
   ``init_model``.
 - Round 1, "CRINGE (single iteration)": fine-tune round 0's model with CRINGE on the task's own labelled data.
+- With ``train_data="generations"`` (the pretrained preset), every round r >= 1 trains on the model's own labelled
+  generations only (rounds 1..r's selections, no task data): round 1 generates, labels and selects too.
 - Round r >= 2, "CRINGE (iteration r)": generate replies to training prompts with round r-1's model, label them with
   the classifier, select (50/50, at most ``max_pos_copies`` identical positives; nothing when one side is empty,
   unless ``empty_side="keep"``), and fine-tune round r-1's model on the task plus the selections of rounds 2..r.
@@ -58,6 +60,8 @@ from cringe_agent.labels import NEG, POS
 from cringe_agent.selection import select_generations
 
 logger = logging.getLogger(__name__)
+#: The teacher of ``train_data="generations"`` rounds: the selected generations files, nothing else.
+GENERATIONS_TASK = "tasks.generations.agents"
 EVAL_SETS = KINDS
 #: Keys of a round's metrics that the report reads.
 METRIC_KEYS = ("round", "method", "model_file", "flagged_rate", "f1", "ppl_pos", "sets", "seconds")
@@ -208,7 +212,7 @@ class Loop:
             report = train_round(**common, model_opts=self.model_opts(), steps=cfg.baseline_steps, agent=agent)
         else:
             method = self.training_method
-            report = train_round(
+            train_args = dict(
                 **common,
                 model_opts={**self.model_opts(), "learningrate": cfg.round_lr},
                 steps=cfg.round_steps,
@@ -218,6 +222,14 @@ class Loop:
                 selections=self.selections(r),
                 generations_rate=cfg.generations_rate,
             )
+            if cfg.train_data == "generations":  # the selections are the whole training data
+                files = ",".join(self.selections(r))
+                if not files:
+                    raise ValueError(f"round {r}: no generations were selected to train on (--train-data generations)")
+                train_args["task"] = GENERATIONS_TASK
+                train_args["task_opts"] = {"cringe_generations": files, "cringe_generations_select": False}
+                train_args["selections"] = ()
+            report = train_round(**train_args)
         save_decoding(self.model_file(r), cfg.decoding)
         return report
 
@@ -245,9 +257,15 @@ class Loop:
         train_bytelevel_bpe(texts, self.run_dir / "tokenizer", self.cfg.tokenizer_vocab)
         return {"texts": len(texts), "vocab_size": self.cfg.tokenizer_vocab, "folder": "tokenizer"}
 
+    @property
+    def first_generating_round(self) -> int:
+        """The first round that generates, labels and selects: 2, or 1 with ``train_data="generations"``."""
+        return 1 if self.cfg.train_data == "generations" else 2
+
     def selections(self, r: int) -> list[str]:
-        """The non-empty selection files of rounds 2..r: the generations round r trains on besides the task."""
-        paths = [self.round_dir(i) / "selection.jsonl" for i in range(2, r + 1)]
+        """The non-empty selection files of the rounds up to r: the generations round r trains on (besides the task,
+        unless ``train_data="generations"``)."""
+        paths = [self.round_dir(i) / "selection.jsonl" for i in range(self.first_generating_round, r + 1)]
         return [str(p) for p in paths if p.stat().st_size > 0]
 
     def generations(self, r: int) -> list[dict[str, Any]]:
@@ -361,14 +379,14 @@ class Loop:
         before = [self.round_dir(r - 1) / "train.json"] if r > 0 and self.trained(r - 1) else []
         if r > 0 and not self.trained(r):
             before = [self.round_dir(i) / "train.json" for i in range(r) if self.trained(i)][-1:]
-        if r >= 2:
+        if r >= self.first_generating_round and self.trained(r):
             rows = step("generations.jsonl", lambda: self.generations(r), before)
             selection = step("selection.jsonl", lambda: self.select(r, rows), [d / "generations.jsonl"])
         if r == 0 and self.trained(0) and self.cfg.tokenizer == "bytelevelbpe" and not self.cfg.hf_model:
             step("tokenizer.json", self.train_tokenizer, [])
             before = [d / "tokenizer.json"]
         if self.trained(r):
-            selections = [self.round_dir(i) / "selection.jsonl" for i in range(2, r + 1)]
+            selections = [self.round_dir(i) / "selection.jsonl" for i in range(self.first_generating_round, r + 1)]
             step("train.json", lambda: self.train(r), before + selections)
         model = [d / "train.json"] if self.trained(r) else before
         evals = {
@@ -394,7 +412,7 @@ class Loop:
             "greedy": summarize(greedy),
             "seconds": seconds,
         }
-        if r >= 2:
+        if r >= self.first_generating_round and self.trained(r):
             metrics["selection"] = {
                 "neg": sum(s["label"] == NEG for s in selection),
                 "pos": sum(s["label"] == POS for s in selection),

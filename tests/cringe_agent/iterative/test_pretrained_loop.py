@@ -14,6 +14,7 @@ from cringe_agent.iterative.cli import build_parser, config_from_args, main  # n
 
 SMALL = ["--round-steps", "4", "--prompts", "24", "--eval-provocative", "12", "--eval-random", "8"]
 SMALL += ["--ppl-examples", "8", "--model-opt", "hf_train_layers=1", "--model-opt", "label_truncate=8"]
+SMALL += ["--empty-side", "keep"]  # a random model may say nothing the labeller flags: train on what it said
 
 
 @pytest.fixture(scope="module")
@@ -49,9 +50,12 @@ def test_loop_on_a_pretrained_model(llama: Path, tmp_path: Path) -> None:
     assert opt["model"] == "cringe_agent.agents.hf_causal:CringeHfCausalAgent" and opt["hf_model"] == str(llama)
     assert opt["inference"] == "topk"  # the loop's decoding is saved in every round's model
     assert not (run / "tokenizer").exists()  # the model's own tokenizer: no BPE is trained
-    generations = [json.loads(line) for line in (run / "round_2" / "generations.jsonl").read_text().splitlines()]
-    assert len(generations) == 24
-    assert report["rounds"][2]["selection"]["generations"] == 24
+    for r in (1, 2):  # the pretrained preset trains on the model's own generations from round 1 on
+        generations = [json.loads(line) for line in (run / f"round_{r}" / "generations.jsonl").read_text().splitlines()]
+        assert len(generations) == 24 and report["rounds"][r]["selection"]["generations"] == 24
+    train_opt = json.loads((run / "round_2" / "model.opt").read_text())
+    assert train_opt["task"] == "tasks.generations.agents"
+    assert train_opt["cringe_generations"].split(",") == [str(run / f"round_{r}" / "selection.jsonl") for r in (1, 2)]
     # A second invocation reads everything back and writes nothing.
     before = {p: p.stat().st_mtime_ns for p in run.rglob("*") if p.is_file()}
     assert main(["--run-dir", str(run), "--preset", "pretrained", "--model", str(llama), *SMALL]) == 0
