@@ -51,7 +51,9 @@ def test_loop_on_a_pretrained_model(llama: Path, tmp_path: Path) -> None:
     assert opt["inference"] == "topk"  # the loop's decoding is saved in every round's model
     assert not (run / "tokenizer").exists()  # the model's own tokenizer: no BPE is trained
     for r in (1, 2):  # the pretrained preset trains on the model's own generations from round 1 on
-        generations = [json.loads(line) for line in (run / f"round_{r}" / "generations.jsonl").read_text().splitlines()]
+        generations = [
+            json.loads(line) for line in (run / f"round_{r}" / "generations.jsonl").read_text().splitlines()
+        ]
         assert len(generations) == 24 and report["rounds"][r]["selection"]["generations"] == 24
     train_opt = json.loads((run / "round_2" / "model.opt").read_text())
     assert train_opt["task"] == "tasks.generations.agents"
