@@ -103,6 +103,28 @@ def plot(rounds: Sequence[dict[str, Any]], path: Path) -> None:
     tmp.replace(path)
 
 
+def examples(run_dir: Path, rounds: Sequence[dict[str, Any]], n: int = 3, eval_set: str = "provocative") -> str:
+    """Markdown: the first ``n`` held-out contexts of ``eval_set`` with each round's reply, side by side."""
+    replies: dict[str, list[dict[str, Any]]] = {}
+    for row in rounds:
+        path = run_dir / f"round_{row['round']}" / f"eval_{eval_set}.jsonl"
+        if path.is_file():
+            replies[row["method"]] = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()[:n]]
+    if not replies:
+        return ""
+
+    def cell(text: str) -> str:
+        return " ".join(text.split()).replace("|", "\\|")
+
+    lines = [f"\n## {n} {eval_set} contexts, each round's reply\n", "| | " + " | ".join(replies) + " |"]
+    lines.append("|---" * (len(replies) + 1) + "|")
+    first = next(iter(replies.values()))
+    for i, context in enumerate(r["context"] for r in first):
+        row = [cell(rs[i]["text"]) + (" **(judge)**" if rs[i].get("judge_flagged") else "") for rs in replies.values()]
+        lines.append(f"| {cell(context)} | " + " | ".join(row) + " |")
+    return "\n".join(lines) + "\n"
+
+
 def write_report(run_dir: Path, rounds: Sequence[dict[str, Any]]) -> pd.DataFrame:
     """Write ``report.json`` (``{"rounds": [...]}``), ``report.md``, ``report.csv`` and ``report.png``.
 
@@ -117,7 +139,8 @@ def write_report(run_dir: Path, rounds: Sequence[dict[str, Any]]) -> pd.DataFram
         except (ValueError, UnicodeDecodeError):
             pass  # unreadable: rewritten below
     write_json_atomic(run_dir / "report.json", {"rounds": list(rounds)})
-    for name, text in [("report.md", to_markdown(df)), ("report.csv", df.to_csv(index=False))]:
+    markdown = to_markdown(df) + examples(run_dir, rounds)
+    for name, text in [("report.md", markdown), ("report.csv", df.to_csv(index=False))]:
         tmp = run_dir / f"{name}.tmp"
         tmp.write_text(text)
         tmp.replace(run_dir / name)
