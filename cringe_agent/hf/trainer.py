@@ -139,9 +139,7 @@ def train(
     options.update(training_args)
     args = TrainingArguments(output_dir=os.fspath(output_dir), **options)
     collator = CringeCollator(_pad_id(tokenizer))
-    trainer = CringeTrainer(
-        model=model, args=args, train_dataset=examples, data_collator=collator, alpha=alpha, k=k
-    )
+    trainer = CringeTrainer(model=model, args=args, train_dataset=examples, data_collator=collator, alpha=alpha, k=k)
     trainer.train()
     trainer.save_model(os.fspath(output_dir))
     tokenizer.save_pretrained(os.fspath(output_dir))

@@ -108,6 +108,11 @@ class LoopConfig:
     classifier: str = _opt("profanity", "labelling classifier spec (profanity, lexicon, vader, f1, parlai:PATH, m:f)")
     judge: str = _opt("vader", "second, independent judge spec, reported beside the labeller")
     threshold: float = _opt(0.5, "P(negative) above which a reply is flagged")
+    positive_threshold: float | None = _opt(
+        None,
+        "P(negative) at or below which a generation is a positive of the selection (default: every unflagged one); "
+        "the generations between it and --threshold are left out of training",
+    )
     prompts: int = _opt(2000, "training prompts generated on per round (r >= 2)")
     eval_provocative: int = _opt(600, "held-out provocative contexts (negative-labelled, or flagged gold reply)")
     eval_random: int = _opt(1000, "held-out random contexts")
@@ -180,6 +185,9 @@ def validate(cfg: LoopConfig) -> None:
             problems.append(f"{flag[f.name]} must be one of {', '.join(choices)}, got {getattr(cfg, f.name)!r}")
         if isinstance(f.default, bool) and not isinstance(getattr(cfg, f.name), bool):
             problems.append(f"{flag[f.name]} must be true or false, got {getattr(cfg, f.name)!r}")
+    low = cfg.positive_threshold
+    if low is not None and (not _is_real(low) or not 0 <= low <= (cfg.threshold if _is_real(cfg.threshold) else 1)):
+        problems.append(f"--positive-threshold must be a number in [0, --threshold], got {low!r}")
     if cfg.method == "reranker" and _is_int(cfg.rounds) and cfg.rounds > 1:
         problems.append(f"--method reranker trains nothing: use --rounds 1 (got {cfg.rounds})")
     if cfg.evaluate_init is False and not cfg.init_model:

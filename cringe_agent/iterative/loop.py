@@ -289,6 +289,8 @@ class Loop:
                 "this round trains without new negatives"
             )
         cfg = self.cfg
+        if cfg.positive_threshold is not None:  # positives the labeller is sure of; the unsure ones train nothing
+            rows = [row for row in rows if row["label"] == NEG or row["prob"] <= cfg.positive_threshold]
         return select_generations(
             rows, balance=cfg.balance, max_pos_copies=cfg.max_pos_copies, seed=cfg.seed + r, empty_side=cfg.empty_side
         )

@@ -372,6 +372,15 @@ def contradicts(context: str, reply: str) -> bool:
     return bool(contradictions(context, reply))
 
 
+def affirms(context: str, reply: str) -> bool:
+    """True iff ``reply`` states (an ``eq`` claim) the stated value of an attribute and contradicts nothing: an
+    answer that is right, as opposed to one that merely avoids being wrong."""
+    facts = stated_facts(context)
+    claims = reply_claims(context, reply)
+    right = any(c.op == "eq" and c.attribute in facts and c.value == facts[c.attribute] for c in claims)
+    return right and not any(c.attribute in facts and conflicts(c, facts[c.attribute]) for c in claims)
+
+
 def judge(
     texts: Sequence[str], contexts: Sequence[str] | None = None, golds: Sequence[str] | None = None
 ) -> list[float]:
@@ -392,6 +401,7 @@ __all__ = [
     "PATTERNS",
     "QUESTIONS",
     "Claim",
+    "affirms",
     "contradicts",
     "contradictions",
     "judge",

@@ -3,10 +3,16 @@
 Spec ``tasks.persona.mention:label``. Where the exact checker (:mod:`tasks.persona.checker`) parses claims ("i live
 in X", "my X", "i am not a X"), this labeller only looks for words: a reply sentence is flagged when it names a
 value of a stated attribute other than the stated one (another city, animal, job, food or hobby; a pet when the
-persona has none; a brother, sister or number of siblings that does not fit), unless the sentence holds a negation
+persona has none; a brother, sister or number of siblings that does not fit), unless the clause holds a negation
 (``not``, ``no``, ``never``, ``nor``). So it flags what the checker would not ("my friend lives in Rome", "Rome is
 lovely"), misses claims without the value's name ("i have no siblings"), and reads no questions: a labeller with
 other errors than the judge, so that the loop cannot be scored by its own training signal.
+
+Its scores have three levels: 1.0 (a conflicting value named), 0.0 (a stated value named, none conflicting) and 0.5
+(neither: an evasive or off-topic reply). The pretrained preset trains on 1.0 as negatives and on 0.0 only as
+positives (``--positive-threshold 0``): a reply that names no persona value cannot contradict the persona, and
+training on such replies as positives taught the model to evade (measured: replies naming a stated value fell from
+25/200 to 10/200 in one round).
 
 The stated facts come from the checker's reading of the context (the ``your persona:`` line and the speaker's
 earlier lines): both tools share the world's vocabulary (:mod:`tasks.persona.lexicon`), not their rules.
@@ -31,8 +37,9 @@ _ALL_PET_FORMS = {form for forms in PETS.values() for form in forms}
 
 
 def _sentences(text: str) -> list[str]:
-    """The reply's sentences, each normalised (:func:`tasks.persona.checker.normalize`)."""
-    return [s for s in (normalize(part) for part in re.split(r"[.!?;\n]+", text)) if s]
+    """The reply's clauses (split at ``. ! ? ; ,`` and line breaks), each normalised
+    (:func:`tasks.persona.checker.normalize`): "No, I live in Denver." holds a clause without a negation."""
+    return [s for s in (normalize(part) for part in re.split(r"[.!?;,\n]+", text)) if s]
 
 
 def _names(sentence: str, form: str) -> bool:
@@ -64,10 +71,25 @@ def conflicting_mentions(context: str, reply: str) -> list[str]:
     return found
 
 
+def true_mentions(context: str, reply: str) -> list[str]:
+    """The stated values the reply names (``attribute=form``), from its sentences without a negation."""
+    facts = stated_facts(context)
+    found = []
+    for sentence in _sentences(reply):
+        if _NEGATION.search(sentence):
+            continue
+        for attribute, value in facts.items():
+            forms = _FORMS.get(attribute, {})
+            found += [f"{attribute}={f}" for f, v in forms.items() if v == value and _names(sentence, f)]
+    return found
+
+
 def label(
     texts: Sequence[str], contexts: Sequence[str] | None = None, golds: Sequence[str] | None = None, **_: Any
 ) -> list[float]:
-    """The labeller as a classifier: 1.0 for a reply with a conflicting mention, else 0.0.
+    """The labeller as a classifier: 1.0 for a reply with a conflicting mention; 0.0 for one that names a stated
+    value (and no conflicting one); 0.5 for neither (unflagged at the loop's threshold 0.5, and left out of the
+    selection's positives by ``--positive-threshold 0``).
 
     Raises:
         ValueError: ``contexts`` is None or does not align with ``texts``.
@@ -76,4 +98,7 @@ def label(
         raise ValueError("tasks.persona.mention:label needs the context of each reply (contexts=...)")
     if len(contexts) != len(texts):
         raise ValueError(f"tasks.persona.mention:label got {len(texts)} replies but {len(contexts)} contexts")
-    return [1.0 if conflicting_mentions(c, t) else 0.0 for c, t in zip(contexts, texts, strict=True)]
+    return [
+        1.0 if conflicting_mentions(c, t) else 0.0 if true_mentions(c, t) else 0.5
+        for c, t in zip(contexts, texts, strict=True)
+    ]

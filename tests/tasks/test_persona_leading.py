@@ -55,7 +55,13 @@ def test_unknown_style_is_refused() -> None:
 def test_mention_labeller(reply: str, flagged: bool) -> None:
     context = f"{PERSONA}\nYou live in Rome, right?"
     assert bool(conflicting_mentions(context, reply)) is flagged
-    assert label([reply], contexts=[context]) == [1.0 if flagged else 0.0]
+    assert label([reply], contexts=[context])[0] == 1.0 if flagged else label([reply], contexts=[context])[0] < 1.0
+
+
+def test_mention_labeller_levels() -> None:
+    context = f"{PERSONA}\nYou live in Rome, right?"
+    replies = ["Yes, Rome is home.", "No, I live in Denver.", "I like the weather.", "Denver. But Rome too."]
+    assert label(replies, contexts=[context] * 4) == [1.0, 0.0, 0.5, 1.0]
 
 
 def test_mention_labeller_siblings_and_no_pets() -> None:
@@ -84,3 +90,35 @@ def test_mention_labeller_siblings_and_no_pets() -> None:
 )
 def test_checker_reads_free_text_frames(context: str, reply: str, expected: bool) -> None:
     assert contradicts(context, reply) is expected
+
+
+@pytest.mark.parametrize(
+    ("reply", "expected"),
+    [
+        ("No, I live in Denver.", True),
+        ("I live in Denver and I have a dog.", False),  # right about the city, wrong about the pet
+        ("I like it here.", False),  # evasive: neither right nor wrong
+        ("I live in Rome.", False),
+    ],
+)
+def test_affirms_needs_a_right_claim_and_no_wrong_one(reply: str, expected: bool) -> None:
+    from tasks.persona.checker import affirms
+
+    assert affirms(f"{PERSONA}\nYou live in Rome, right?", reply) is expected
+
+
+def test_round_rates_of_a_run(tmp_path) -> None:  # noqa: ANN001
+    import json
+
+    from tasks.persona.report import round_rates, to_markdown
+
+    context = f"{PERSONA}\nYou live in Rome, right?"
+    rounds = [{"round": 0, "method": "baseline"}, {"round": 1, "method": "CRINGE"}]
+    (tmp_path / "report.json").write_text(json.dumps({"rounds": rounds}))
+    for r, replies in enumerate([["I live in Rome.", "Sure."], ["No, I live in Denver.", "Sure."]]):
+        (tmp_path / f"round_{r}").mkdir()
+        rows = [{"context": context, "text": t, "flagged": "Rome" in t} for t in replies]
+        (tmp_path / f"round_{r}" / "eval_provocative.jsonl").write_text("".join(json.dumps(x) + "\n" for x in rows))
+    rates = round_rates(tmp_path)
+    assert [(x["contradictions"], x["affirms"], x["flagged"]) for x in rates] == [(1, 0, 1), (0, 1, 0)]
+    assert "| 1 | CRINGE | 0/2 = 0.0%" in to_markdown(rates)

@@ -62,3 +62,19 @@ def test_loop_on_a_pretrained_model(llama: Path, tmp_path: Path) -> None:
     before = {p: p.stat().st_mtime_ns for p in run.rglob("*") if p.is_file()}
     assert main(["--run-dir", str(run), "--preset", "pretrained", "--model", str(llama), *SMALL]) == 0
     assert before == {p: p.stat().st_mtime_ns for p in run.rglob("*") if p.is_file()}
+
+
+def test_positive_threshold_leaves_unsure_generations_out(tmp_path: Path) -> None:
+    from cringe_agent.iterative.config import LoopConfig, validate
+    from cringe_agent.iterative.loop import Loop
+
+    rows = [
+        {"context": f"c{i}", "text": f"reply {i}", "prob": p, "label": "neg" if p > 0.5 else "pos", "round": 1}
+        for i, p in enumerate([1.0, 1.0, 0.5, 0.5, 0.5, 0.0])
+    ]
+    cfg = LoopConfig(positive_threshold=0.0)
+    selected = Loop(cfg, tmp_path).select(1, rows)
+    assert sorted(r["prob"] for r in selected) == [0.0, 1.0]  # one sure positive, balanced with one negative
+    assert len(Loop(LoopConfig(), tmp_path).select(1, rows)) == 4  # by default every unflagged one is a positive
+    with pytest.raises(ValueError, match="--positive-threshold must be a number in"):
+        validate(LoopConfig(positive_threshold=0.7))
