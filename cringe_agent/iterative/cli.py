@@ -58,14 +58,15 @@ PRESETS: dict[str, dict[str, Any]] = {
             "truncate": 160,
             "label_truncate": 32,
             "optimizer": "adam",
-            "learningrate": 3e-4,
+            "learningrate": 1e-4,
             "lr_scheduler": "fixed",
         },
         "decoding": {"temperature": 0.7},
         "baseline_steps": 0,
         "train_data": "generations",
+        "replay_task": "tasks.chitchat.agents",
         "round_steps": 60,
-        "round_lr": 3e-4,
+        "round_lr": 1e-4,
         "prompts": 400,
         "generations_rate": 0.25,
         "eval_provocative": 200,
@@ -153,7 +154,7 @@ def build_parser(prog: str = "cringe-loop", description: str | None = __doc__) -
         if isinstance(value, bool):
             parser.add_argument(flag, type=_bool, default=None, metavar="BOOL", help=help_text)
             continue
-        kind = type(value) if value is not None else str
+        kind = f.metadata.get("type") or (type(value) if value is not None else str)
         parser.add_argument(
             *flags, dest=f.name, type=kind, default=None, choices=f.metadata.get("choices"), help=help_text
         )

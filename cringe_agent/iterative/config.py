@@ -88,6 +88,12 @@ class LoopConfig:
         "generations = the model's own labelled generations only, from round 1 on",
         choices=("task", "generations"),
     )
+    replay_task: str | None = _opt(
+        None,
+        "a task mixed into every round r >= 1 (ParlAI multitask), e.g. human replies that keep a pretrained model's "
+        "language while it learns from its own generations",
+    )
+    replay_weight: float = _opt(1.0, "multitask weight of --replay-task against the round's own data (weight 1)")
     method: str = _opt(
         "cringe",
         "training method of rounds r >= 1 (cringe_agent/iterative/methods.py; baselines for comparisons)",
@@ -112,6 +118,7 @@ class LoopConfig:
         None,
         "P(negative) at or below which a generation is a positive of the selection (default: every unflagged one); "
         "the generations between it and --threshold are left out of training",
+        type=float,
     )
     prompts: int = _opt(2000, "training prompts generated on per round (r >= 2)")
     eval_provocative: int = _opt(600, "held-out provocative contexts (negative-labelled, or flagged gold reply)")
@@ -173,11 +180,12 @@ def validate(cfg: LoopConfig) -> None:
         "round_lr": (0.0, None, "a finite number > 0"),
         "threshold": (0.0, 1.0, "a finite number in [0, 1)"),
         "generations_rate": (0.0, None, "a finite number >= 0"),
+        "replay_weight": (0.0, None, "a finite number > 0"),
     }
     for name, (low, high, what) in reals.items():
         value = getattr(cfg, name)
         bad = not _is_real(value) or value < low or (high is not None and value >= high)
-        if bad or (name == "round_lr" and value == 0):
+        if bad or (name in ("round_lr", "replay_weight") and value == 0):
             problems.append(f"{flag[name]} must be {what}, got {value!r}")
     for f in fields(LoopConfig):
         choices = f.metadata.get("choices")

@@ -229,6 +229,9 @@ class Loop:
                 train_args["task"] = GENERATIONS_TASK
                 train_args["task_opts"] = {"cringe_generations": files, "cringe_generations_select": False}
                 train_args["selections"] = ()
+            if cfg.replay_task:
+                train_args["task"] = f"{train_args['task']},{cfg.replay_task}"
+                train_args["task_opts"] = {**train_args["task_opts"], "multitask_weights": f"1,{cfg.replay_weight:g}"}
             report = train_round(**train_args)
         save_decoding(self.model_file(r), cfg.decoding)
         return report
@@ -291,6 +294,9 @@ class Loop:
         cfg = self.cfg
         if cfg.positive_threshold is not None:  # positives the labeller is sure of; the unsure ones train nothing
             rows = [row for row in rows if row["label"] == NEG or row["prob"] <= cfg.positive_threshold]
+            if not rows:
+                logger.warning(f"round {r}: no generation is flagged or a sure positive; this round adds none")
+                return []
         return select_generations(
             rows, balance=cfg.balance, max_pos_copies=cfg.max_pos_copies, seed=cfg.seed + r, empty_side=cfg.empty_side
         )

@@ -14,7 +14,7 @@ from cringe_agent.iterative.cli import build_parser, config_from_args, main  # n
 
 SMALL = ["--round-steps", "4", "--prompts", "24", "--eval-provocative", "12", "--eval-random", "8"]
 SMALL += ["--ppl-examples", "8", "--model-opt", "hf_train_layers=1", "--model-opt", "label_truncate=8"]
-SMALL += ["--empty-side", "keep"]  # a random model may say nothing the labeller flags: train on what it said
+SMALL += ["--empty-side", "keep", "--positive-threshold", "0.5"]  # a random model: train on whatever it said
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +56,8 @@ def test_loop_on_a_pretrained_model(llama: Path, tmp_path: Path) -> None:
         ]
         assert len(generations) == 24 and report["rounds"][r]["selection"]["generations"] == 24
     train_opt = json.loads((run / "round_2" / "model.opt").read_text())
-    assert train_opt["task"] == "tasks.generations.agents"
+    assert train_opt["task"] == "tasks.generations.agents,tasks.chitchat.agents"  # replay of human replies
+    assert train_opt["multitask_weights"] == [1, 1]
     assert train_opt["cringe_generations"].split(",") == [str(run / f"round_{r}" / "selection.jsonl") for r in (1, 2)]
     # A second invocation reads everything back and writes nothing.
     before = {p: p.stat().st_mtime_ns for p in run.rglob("*") if p.is_file()}
