@@ -62,7 +62,11 @@ class LoopConfig:
     task_opts: dict[str, Any] = _opt(DEFAULT_TASK_OPTS, "extra ParlAI options of the tasks")
     datapath: str | None = _opt(None, "ParlAI data folder (default: <run-dir>/parlai_data)")
     rounds: int = _opt(2, "CRINGE rounds after the baseline: 1 = single iteration, r >= 2 iterates")
-    init_model: str | None = _opt(None, "start from this model file instead of training the MLE baseline")
+    init_model: str | None = _opt(
+        None,
+        "start from this model file instead of training the MLE baseline (with --model: a model file of the Hugging "
+        "Face causal LM agent over that model, e.g. an earlier run's round)",
+    )
     hf_model: str | None = _opt(
         None,
         "a pretrained Hugging Face causal LM for every round (a known name such as smollm2-135m-instruct, a folder, "
@@ -205,8 +209,6 @@ def validate(cfg: LoopConfig) -> None:
             problems.append(f"{name} must be a mapping of options, got {type(getattr(cfg, name)).__name__}")
     if cfg.hf_model is not None and (not isinstance(cfg.hf_model, str) or not cfg.hf_model.strip()):
         problems.append(f"--model must be a model name, folder or hub id, got {cfg.hf_model!r}")
-    elif cfg.hf_model and cfg.init_model:
-        problems.append("--model and --init-model exclude each other (round 0 is the pretrained model)")
     elif cfg.hf_model:
         from cringe_agent.pretrained import PretrainedModelError, check
 

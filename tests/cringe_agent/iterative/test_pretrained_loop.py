@@ -79,3 +79,19 @@ def test_positive_threshold_leaves_unsure_generations_out(tmp_path: Path) -> Non
     assert len(Loop(LoopConfig(), tmp_path).select(1, rows)) == 4  # by default every unflagged one is a positive
     with pytest.raises(ValueError, match="--positive-threshold must be a number in"):
         validate(LoopConfig(positive_threshold=0.7))
+
+
+@pytest.mark.integration
+def test_compare_on_a_pretrained_model(llama: Path, tmp_path: Path) -> None:
+    """``cringe-compare --model``: every arm fine-tunes the same pretrained round 0 with its method's HF agent."""
+    from cringe_agent.iterative.cli import compare_main
+
+    run = tmp_path / "compare"
+    args = ["--run-dir", str(run), "--preset", "pretrained", "--model", str(llama), *SMALL, "--rounds", "1"]
+    assert (
+        compare_main([*args, "--seeds", "0", "--methods", "unlikelihood,mle_pos,cringe", "--ablations", "false"]) == 0
+    )
+    rows = json.loads((run / "comparison.json").read_text())["methods"]
+    assert {r["method"] for r in rows} >= {"unlikelihood", "MLE (positives only)", "CRINGE (single iteration)"}
+    opt = json.loads((run / "seed_0" / "unlikelihood" / "round_1" / "model.opt").read_text())
+    assert opt["model"] == "cringe_agent.agents.hf_causal:HfUnlikelihoodAgent"
