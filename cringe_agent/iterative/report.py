@@ -85,7 +85,7 @@ def plot(rounds: Sequence[dict[str, Any]], path: Path) -> None:
         hi = [100 * s[f"{prefix}ci_high"] - r for r, s in zip(rates, sets, strict=True)]
         shifted = [x + 0.06 * (i - 1.5) for x in xs]  # nudged sideways so the four interval bars stay apart
         ax.errorbar(shifted, rates, yerr=[lo, hi], fmt=style, color=color, capsize=3, label=f"{kind}, {who}")
-    ax.set(xlabel="round (0 = MLE baseline)", ylabel="flagged replies, % (95% CI)", title="Flagged rate")
+    ax.set(xlabel="round (0 = the baseline)", ylabel="flagged replies, % (95% CI)", title="Flagged rate")
     ax.set_xticks(xs)
     ax.legend(fontsize=8)
     ax_f1.plot(xs, [100 * (m["f1"] or 0) for m in rounds], "-o", color="tab:green", label="F1 vs gold (random)")
