@@ -7,9 +7,10 @@ Printed, each a median of ``--repeats`` after warm-up, on the same batch (``--ba
    cross-entropy) with the same settings (top ``--layers`` layers trained), alternating. Target: ratio <= 1.10.
 2. **What trains**: the CRINGE step with every parameter, the top ``--layers`` layers, and LoRA (rank 8, every
    layer), with the number of trained parameters.
-3. **Generation**: the loop's generation (``cringe_agent.iterative.generate``: ParlAI's batching, the agent's
-   ``generate``) vs transformers' ``generate`` on the same left-padded prompts, batch and greedy decoding of
-   ``--new-tokens`` tokens. Target: loop / transformers >= 0.9 in throughput.
+3. **Generation**: the loop's generation (``cringe_agent.iterative.generate``: one model load, then ParlAI's
+   batching and the agent's ``generate`` per batch) vs transformers' ``generate`` on the same left-padded batches
+   (``--gen-batches`` of ``--gen-batch`` prompts) and greedy decoding of ``--new-tokens`` tokens; the loop's side
+   includes its model load, as a loop step does. Target: loop / transformers >= 0.9 in throughput.
 
     .venv/bin/python benchmarks/pretrained_step.py                    # SmolLM2-135M-Instruct (the wheel's)
     .venv/bin/python benchmarks/pretrained_step.py --model /tmp/llama  # any folder; --tiny: a tiny random Llama
@@ -71,8 +72,10 @@ def step_times(hf_model: str, pairs: list, layers: int, repeats: int) -> dict[st
     return {name: (times[name], trained[name]) for name in configs}
 
 
-def generation_times(hf_model: str, contexts: list[str], new_tokens: int, repeats: int) -> dict[str, float]:
-    """Median seconds to reply to ``contexts`` (one batch), the loop's way and transformers' own."""
+def generation_times(
+    hf_model: str, contexts: list[str], new_tokens: int, repeats: int, batch: int
+) -> dict[str, float]:
+    """Median seconds to reply to ``contexts`` in batches of ``batch``, the loop's way and transformers' own."""
     import torch
 
     from cringe_agent.iterative.generate import generate
@@ -83,27 +86,38 @@ def generation_times(hf_model: str, contexts: list[str], new_tokens: int, repeat
     save_untrained({"hf_model": hf_model, "label_truncate": new_tokens}, model_file, f"{HF}:HfCausalAgent")
     greedy = {"inference": "greedy", "beam_size": 1, "beam_block_ngram": -1}
     agent = agent_of(f"{HF}:HfCausalAgent", hf_model)
-    prompts = [agent.dict.chat_ids([c]) for c in contexts]
-    width = max(len(p) for p in prompts)
-    ids = torch.tensor([[agent.NULL_IDX] * (width - len(p)) + p for p in prompts])
-    mask = torch.tensor([[0] * (width - len(p)) + [1] * len(p) for p in prompts])
+    batches = []
+    for start in range(0, len(contexts), batch):
+        prompts = [agent.dict.chat_ids([c]) for c in contexts[start : start + batch]]
+        width = max(len(p) for p in prompts)
+        ids = torch.tensor([[agent.NULL_IDX] * (width - len(p)) + p for p in prompts])
+        mask = torch.tensor([[0] * (width - len(p)) + [1] * len(p) for p in prompts])
+        batches.append((ids, mask))
     lm = agent.model.lm.eval()
 
     def raw() -> None:
         with torch.no_grad():
-            lm.generate(
-                input_ids=ids,
-                attention_mask=mask,
-                max_new_tokens=new_tokens,
-                do_sample=False,
-                eos_token_id=agent.END_IDX,
-                pad_token_id=agent.NULL_IDX,
-            )
+            for ids, mask in batches:
+                lm.generate(
+                    input_ids=ids,
+                    attention_mask=mask,
+                    max_new_tokens=new_tokens,
+                    do_sample=False,
+                    eos_token_id=agent.END_IDX,
+                    pad_token_id=agent.NULL_IDX,
+                )
 
     def loop() -> None:
-        generate(model_file, contexts, greedy, batch_size=len(contexts))
+        generate(model_file, contexts, greedy, batch_size=batch)
 
-    return interleaved_medians({"transformers generate": raw, "loop generate": loop}, repeats, warmup=1)
+    def load() -> None:
+        from parlai.core.agents import create_agent_from_model_file
+
+        create_agent_from_model_file(model_file, {**greedy, "skip_generation": False, "interactive_mode": True})
+
+    times = interleaved_medians({"transformers generate": raw, "loop generate": loop}, repeats, warmup=1)
+    times.update(interleaved_medians({"loop's model load": load}, repeats, warmup=0))
+    return times
 
 
 def main() -> None:
@@ -114,6 +128,8 @@ def main() -> None:
     parser.add_argument("--layers", type=int, default=4)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--gen-batch", type=int, default=16)
+    parser.add_argument("--gen-batches", type=int, default=4)
+    parser.add_argument("--skip-steps", action="store_true", help="only the generation comparison")
     parser.add_argument("--new-tokens", type=int, default=32)
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
@@ -126,20 +142,24 @@ def main() -> None:
         args.layers = min(args.layers, 4)
     pairs = persona_pairs(args.batch)
     print(f"model {model}; torch threads {args.threads}; batch {args.batch}; {os.cpu_count()} cores")
-    steps = step_times(model, pairs, args.layers, args.repeats)
-    print("\n| configuration | step (s) | trained parameters |\n|---|---|---|")
-    for name, (seconds, trained) in steps.items():
-        print(f"| {name} | {seconds:.3f} | {trained:,} |")
-    ratio = steps["CRINGE, top layers"][0] / steps["MLE, top layers"][0]
-    print(f"\nCRINGE / MLE step, top {args.layers} layers: {ratio:.3f} (target <= 1.10)")
-    contexts = [c for c, _ in persona_pairs(args.gen_batch)]
+    if not args.skip_steps:
+        steps = step_times(model, pairs, args.layers, args.repeats)
+        print("\n| configuration | step (s) | trained parameters |\n|---|---|---|")
+        for name, (seconds, trained) in steps.items():
+            print(f"| {name} | {seconds:.3f} | {trained:,} |")
+        ratio = steps["CRINGE, top layers"][0] / steps["MLE, top layers"][0]
+        print(f"\nCRINGE / MLE step, top {args.layers} layers: {ratio:.3f} (target <= 1.10)")
+    contexts = [c for c, _ in persona_pairs(args.gen_batch * args.gen_batches)]
     start = time.perf_counter()
-    gen = generation_times(model, contexts, args.new_tokens, args.repeats)
-    print(f"\n| generation of {len(contexts)} replies, {args.new_tokens} greedy tokens | s |\n|---|---|")
+    gen = generation_times(model, contexts, args.new_tokens, args.repeats, args.gen_batch)
+    what = f"{len(contexts)} replies in batches of {args.gen_batch}, {args.new_tokens} greedy tokens"
+    print(f"\n| generation of {what} | s |\n|---|---|")
     for name, seconds in gen.items():
         print(f"| {name} | {seconds:.3f} |")
     speed = gen["transformers generate"] / gen["loop generate"]
     print(f"\nloop / transformers generation throughput: {speed:.3f} (target >= 0.9)")
+    batches = gen["transformers generate"] / (gen["loop generate"] - gen["loop's model load"])
+    print(f"the same, less the loop's one model load per generation step: {batches:.3f}")
     print(f"(generation part: {time.perf_counter() - start:.0f} s, medians of {args.repeats} runs)")
 
 
