@@ -36,10 +36,11 @@ _COUNTS.update({str(n): n for n in range(1, 7)})
 _ALL_PET_FORMS = {form for forms in PETS.values() for form in forms}
 
 
-def _sentences(text: str) -> list[str]:
-    """The reply's clauses (split at ``. ! ? ; ,`` and line breaks), each normalised
-    (:func:`tasks.persona.checker.normalize`): "No, I live in Denver." holds a clause without a negation."""
-    return [s for s in (normalize(part) for part in re.split(r"[.!?;,\n]+", text)) if s]
+def _clauses(text: str) -> list[str]:
+    """The reply's clauses without a negation (split at ``. ! ? ; ,`` and line breaks), each normalised
+    (:func:`tasks.persona.checker.normalize`): "No, I live in Denver." keeps "i live in denver"."""
+    clauses = (normalize(part) for part in re.split(r"[.!?;,\n]+", text))
+    return [c for c in clauses if c and not _NEGATION.search(c)]
 
 
 def _names(sentence: str, form: str) -> bool:
@@ -47,12 +48,10 @@ def _names(sentence: str, form: str) -> bool:
 
 
 def conflicting_mentions(context: str, reply: str) -> list[str]:
-    """The conflicting value names of the reply (``attribute=form``), from its sentences without a negation."""
+    """The conflicting value names of the reply (``attribute=form``), from its clauses without a negation."""
     facts = stated_facts(context)
     found = []
-    for sentence in _sentences(reply):
-        if _NEGATION.search(sentence):
-            continue
+    for sentence in _clauses(reply):
         for attribute, value in facts.items():
             if attribute == "siblings":
                 if value == 0 and _SIBLING_WORDS.search(sentence):
@@ -72,16 +71,15 @@ def conflicting_mentions(context: str, reply: str) -> list[str]:
 
 
 def true_mentions(context: str, reply: str) -> list[str]:
-    """The stated values the reply names (``attribute=form``), from its sentences without a negation."""
+    """The stated values the reply names (``attribute=form``), from its clauses without a negation."""
     facts = stated_facts(context)
-    found = []
-    for sentence in _sentences(reply):
-        if _NEGATION.search(sentence):
-            continue
-        for attribute, value in facts.items():
-            forms = _FORMS.get(attribute, {})
-            found += [f"{attribute}={f}" for f, v in forms.items() if v == value and _names(sentence, f)]
-    return found
+    return [
+        f"{attribute}={form}"
+        for clause in _clauses(reply)
+        for attribute, value in facts.items()
+        for form, v in _FORMS.get(attribute, {}).items()
+        if v == value and _names(clause, form)
+    ]
 
 
 def label(
