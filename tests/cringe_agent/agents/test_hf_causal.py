@@ -65,10 +65,7 @@ def test_chat_messages_persona_to_system_and_last_line_is_the_user() -> None:
     lines = ["your persona: I live in Paris.\nyour persona: I have a dog.\nhello there", "hi! how are you?"]
     assert chat_messages(lines) == [
         {"role": "system", "content": "Your persona: I live in Paris. I have a dog."},
-        {"role": "user", "content": "hello there"},
-        {"role": "assistant", "content": "hi! how are you?"},
-    ][:1] + [
-        {"role": "assistant", "content": "hello there"},
+        {"role": "assistant", "content": "hello there"},  # going back from the last line: user, assistant, ...
         {"role": "user", "content": "hi! how are you?"},
     ]
     assert chat_messages(["a\nb\nc"]) == [
