@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import shutil
 from collections.abc import Sequence
 from pathlib import Path
@@ -46,6 +47,15 @@ def write_pos_neg_task(folder: Path) -> Path:
     (folder / "task_valid.txt").write_text("".join(line(*r) for r in rows if r[2] == "pos"))
     (folder / "task_test.txt").write_text("".join(line(*r) for r in rows if r[2] == "neg"))
     return folder / "task"
+
+
+def task_texts(base: Path) -> list[str]:
+    """Every context and label of the three files :func:`write_pos_neg_task` wrote (for a tokenizer to train on)."""
+    texts = []
+    for split in ("train", "valid", "test"):
+        for row in Path(f"{base}_{split}.txt").read_text().splitlines():
+            texts += re.findall(r"(?:text|labels):([^\t]*)", row)
+    return texts
 
 
 def train_cringe_steps(task: str, datapath: str, model_file: str, batchsize: int, steps: int = 3) -> tuple[Any, Any]:

@@ -24,7 +24,7 @@ from parlai.core.agents import create_agent, create_agent_from_model_file  # noq
 from parlai.core.params import ParlaiParser  # noqa: E402
 from parlai.scripts.eval_model import EvalModel  # noqa: E402
 from parlai.scripts.train_model import TrainModel  # noqa: E402
-from tiny_models import write_pos_neg_task  # noqa: E402
+from tiny_models import task_texts, write_pos_neg_task  # noqa: E402
 from transformers import AutoModelForCausalLM  # noqa: E402
 
 from cringe_agent.agents.hf_causal import CringeHfCausalAgent, chat_messages  # noqa: E402
@@ -34,20 +34,12 @@ from cringe_agent.hf.tiny import make_tiny_llama  # noqa: E402
 AGENT = "cringe_agent.agents.hf_causal:CringeHfCausalAgent"
 
 
-def _texts(base: Path) -> list[str]:
-    texts = []
-    for split in ("train", "valid", "test"):
-        for row in Path(f"{base}_{split}.txt").read_text().splitlines():
-            texts += re.findall(r"(?:text|labels):([^\t]*)", row)
-    return texts
-
-
 @pytest.fixture(scope="module")
 def task(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
     """The tiny labelled task and a tiny Llama whose tokenizer was trained on its texts."""
     folder = tmp_path_factory.mktemp("hf_causal")
     base = write_pos_neg_task(folder)
-    model = make_tiny_llama(folder / "llama", _texts(base), vocab_size=400, layers=2, hidden=32)
+    model = make_tiny_llama(folder / "llama", task_texts(base), vocab_size=400, layers=2, hidden=32)
     common = dict(
         task="fromfile:parlaiformat",
         fromfile_datapath=str(base),

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import math
 import random
-import re
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +24,7 @@ from parlai.core.agents import create_agent_from_model_file  # noqa: E402
 from parlai.core.params import ParlaiParser  # noqa: E402
 from parlai.scripts.eval_model import EvalModel  # noqa: E402
 from parlai.scripts.train_model import TrainModel  # noqa: E402
-from tiny_models import write_pos_neg_task  # noqa: E402
+from tiny_models import task_texts, write_pos_neg_task  # noqa: E402
 
 from cringe_agent.agents.bart import CringeBartAgent  # noqa: E402
 from cringe_agent.agents.blenderbot import (  # noqa: E402
@@ -46,15 +45,6 @@ AGENTS: dict[str, dict[str, Any]] = {
     "bart": dict(model=BART, bart_zoo_init=False, n_encoder_layers=1, n_decoder_layers=1, n_positions=64, **SIZES),
     "blenderbot": dict(model=BLENDER, n_encoder_layers=1, n_decoder_layers=2, **SIZES),
 }
-
-
-def _texts(base: Path) -> list[str]:
-    """Every context and label of the task's three files."""
-    texts = []
-    for split in ("train", "valid", "test"):
-        for row in Path(f"{base}_{split}.txt").read_text().splitlines():
-            texts += re.findall(r"(?:text|labels):([^\t]*)", row)
-    return texts
 
 
 def _train(folder: Path, common: dict[str, Any], agent: str, alpha: float) -> dict[str, Any]:
@@ -96,7 +86,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[float, dict
         fromfile_datapath=str(base),
         fromfile_datatype_extension=True,
         datapath=str(folder / "data"),
-        **train_bytelevel_bpe(_texts(base), folder / "bpe", vocab_size=320),
+        **train_bytelevel_bpe(task_texts(base), folder / "bpe", vocab_size=320),
     )
 
     def no_download(*_args: Any, **_kwargs: Any) -> None:

@@ -38,6 +38,8 @@ from cringe_agent.agents.cringe import cringe_flags  # noqa: E402
 from cringe_agent.settings import DEFAULTS  # noqa: E402
 
 AGENT = "cringe_agent.agents.transformer:CringeTransformerGeneratorAgent"
+
+
 def _train(tmp_path: Path, base: Path, alpha: float) -> tuple[Path, dict]:
     model_file = tmp_path / f"model_alpha{alpha}"
     common = dict(
