@@ -2,6 +2,51 @@
 
 Adolphs, Gao, Xu, Shuster, Sukhbaatar, Weston. *The CRINGE Loss: Learning what language not to model.*
 arXiv:2211.05826 (2022), ACL 2023. CRINGE = ContRastive Iterative Negative GEneration.
+
+The authors' settings this module mirrors
+-----------------------------------------
+Written from the paper's equations; the authors' code was not read. What is known of their release comes from the
+project's notes on the paper and its release, and only that is stated here. Each setting is a keyword of
+:func:`cringe_loss` and :class:`CringeLoss`, with its default in :data:`cringe_agent.settings.DEFAULTS` and its
+ParlAI flag ``--cringe-*`` (:mod:`cringe_agent.agents.cringe`):
+
+- ``alpha`` (``--cringe-alpha``, default 1): weight of the contrastive term, ``L = L_CE + alpha * L_Cr``. The
+  authors' code defaults to 1; the paper sweeps {0.5, 1, 2, 5} and uses 0.5 for FITS.
+- ``k`` (``--cringe-k``, default **5**): the top-k, the target excluded, that the contrasted token is sampled from
+  (softmax over those k logits, temperature 1). **Differs from the authors' code**, which defaults to k = 1 (then the
+  sample is the highest-scoring other token); 5 is the value the paper reports.
+- ``ce_on_positives`` (``--cringe-ce-on-positives``, default on): cross-entropy on classifier-labelled positive
+  tokens (feedback 1). Off, as the authors' variant "CE only on unlabelled data", labelled positives get no
+  cross-entropy and, unless ``contrast_positives`` gives them a contrastive term, no loss at all: they then also
+  leave the reduction's token count (see *Reduction* below).
+- ``contrast_positives`` (``--cringe-contrast-positives``, default off): the authors' variant "apply the 2-way
+  contrast also on positive examples (gold token vs a sampled top-k alternative, as in Jiang et al. 2022's CT
+  loss)". Implemented as that sentence describes it: the gold token's score is ``s+`` and a token sampled from the
+  top-k without the gold is ``s-``. **Project choice**: only classifier-labelled positives (feedback 1) are
+  contrasted, never unlabelled tokens (feedback -1). Whether the authors' implementation of this variant actually
+  contrasts any token (it has been suggested that its targets equal the ignore index, so that it contrasts nothing)
+  is not stated in the sources available to the project and is not claimed here; this module contrasts as described.
+- ``detach_positive`` (``--cringe-detach-positive``, default off): the authors' variant "stop the gradient through
+  ``s+``". **Project extension**: the gradient is stopped through the *sampled* token's score, which is ``s+`` on
+  negative tokens (exactly the authors' variant) and ``s-`` on contrasted positive tokens (where the gold is ``s+``
+  and keeps its gradient).
+
+Reduction
+---------
+The authors sum each sequence's token losses and divide the batch's sum by the number of target tokens, CE and Cr
+tokens together; padding contributes nothing. :meth:`CringeOutput.mean` does this, and its count
+(:attr:`CringeOutput.num_tokens`) is exactly the tokens that carry a loss term: those of ``ce_mask`` (cross-entropy)
+or ``cr_mask`` (contrastive term). With the defaults this is every target token; with ``ce_on_positives`` off (and
+``contrast_positives`` off) labelled positive tokens carry no term and are not counted. **Project readings** where
+the notes are silent: a token that carries both terms (``contrast_positives`` with ``ce_on_positives``) counts once;
+a negative token counts even at ``alpha = 0``, where it carries the contrastive term weighted 0.
+
+Other deliberate differences and additions
+------------------------------------------
+- Unlabelled tokens (feedback -1, e.g. ordinary dialogue data) are trained as positive, following the label
+  convention the authors' ParlAI data uses (``classifier_label`` pos / neg; absent = positive).
+- Half-precision logits accumulate in float32, and the input checks of :func:`cringe_loss` (finite logits outside
+  padding, integer labels, valid ranges) are the project's own.
 """
 
 from __future__ import annotations
@@ -30,8 +75,7 @@ class CringeOutput:
         loss: ``ce + alpha * cr``; zero at ``ignore_index``. Float32 for float16/bfloat16 logits, so that sums
             over many tokens cannot overflow; the gradient flows back in the logits' dtype.
         ce: Cross-entropy on the tokens of ``ce_mask``, zero elsewhere.
-        cr: Contrastive term on negative tokens (and on labelled positive ones with ``contrast_positives``), zero
-            elsewhere.
+        cr: Contrastive term on the tokens of ``cr_mask``, zero elsewhere.
         positive_mask: Target tokens of positive or unlabelled sequences (trained as positive, with CE by default).
         negative_mask: Target tokens of negative sequences (trained with the contrastive term).
         sampled: The token sampled from the top-k for the contrast, ``-1`` where none was sampled.
@@ -39,6 +83,8 @@ class CringeOutput:
             perplexity of negative labels.
         ce_mask: Target tokens that got cross-entropy: ``positive_mask``, or only its unlabelled tokens when
             ``ce_on_positives`` is off.
+        cr_mask: Target tokens that got the contrastive term: ``negative_mask``, and the labelled positive tokens
+            with ``contrast_positives``.
     """
 
     loss: Tensor
@@ -49,14 +95,29 @@ class CringeOutput:
     sampled: Tensor
     nll: Tensor
     ce_mask: Tensor
+    cr_mask: Tensor
+
+    @property
+    def loss_mask(self) -> Tensor:
+        """Target tokens that carry a loss term: ``ce_mask | cr_mask`` (padding never)."""
+        return self.ce_mask | self.cr_mask
 
     @property
     def num_tokens(self) -> Tensor:
-        """Number of target tokens (CE and contrastive tokens together)."""
-        return self.positive_mask.sum() + self.negative_mask.sum()
+        """Number of target tokens that carry a loss term, CE and contrastive tokens together (each token once).
+
+        Every target token with the default settings; with ``ce_on_positives`` off and ``contrast_positives`` off,
+        the labelled positive tokens carry no term and are left out.
+        """
+        return self.loss_mask.sum()
 
     def mean(self) -> Tensor:
-        """The authors' reduction: the sum over all target tokens divided by their number (padding excluded)."""
+        """The authors' reduction: the sum of the per-token losses divided by :attr:`num_tokens`, the number of
+        tokens that carry a loss term (padding excluded).
+
+        A caller that reduces itself should divide by :attr:`num_tokens` too, not by its own count of label tokens:
+        the two differ when ``ce_on_positives`` is off.
+        """
         return self.loss.sum() / self.num_tokens.clamp(min=1)
 
 
@@ -190,7 +251,8 @@ def cringe_loss(
     where ``s-`` is the negative token's logit and ``s+`` the logit of a token drawn from the softmax (temperature 1)
     over the top-k logits *excluding* the negative token. The gradient flows into both scores (``s+`` up, ``s-``
     down) unless ``detach_positive``. The reduction (:meth:`CringeOutput.mean`) sums over target tokens and divides
-    by their number, CE and contrastive tokens together.
+    by the number of tokens that carry a loss term, CE and contrastive tokens together (see the module docstring for
+    the authors' settings and where this module differs).
 
     On ``k``: the paper uses ``k = 5`` (the default, :data:`cringe_agent.settings.DEFAULTS`); the authors' released
     code defaults to ``k = 1``, where ``s+`` is simply the highest-scoring token other than the negative one.
@@ -224,7 +286,8 @@ def cringe_loss(
             ``s+``) with a sampled top-k alternative without the gold (as ``s-``), as in the CT loss of Jiang et al.
             (2022), in addition to its cross-entropy. Unlabelled tokens (feedback -1) are not contrasted.
         ce_on_positives: Cross-entropy on labelled positive tokens (feedback 1). If False, cross-entropy only on
-            unlabelled tokens (feedback -1); labelled positives still count in the token count of the reduction.
+            unlabelled tokens (feedback -1); labelled positives then carry no loss term (unless
+            ``contrast_positives``) and leave the token count of the reduction.
         generator: Optional ``torch.Generator`` for reproducible sampling.
 
     Returns:
@@ -313,7 +376,7 @@ def cringe_loss(
     sampled = picks.masked_fill(~contrast, -1)
 
     loss = ce + alpha * cr
-    return CringeOutput(loss, ce, cr, positive_mask, negative_mask, sampled, nll, ce_mask)
+    return CringeOutput(loss, ce, cr, positive_mask, negative_mask, sampled, nll, ce_mask, contrast)
 
 
 class CringeLoss(nn.Module):

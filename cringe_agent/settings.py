@@ -36,8 +36,9 @@ class CringeSettings:
 
     ce_on_positives: bool = True
     """Train tokens of classifier-labelled positive sequences (feedback 1) with cross-entropy. Off: cross-entropy on
-    unlabelled tokens (feedback -1) only, as a variant of the authors' release; labelled positives then still count in
-    the token count of the reduction."""
+    unlabelled tokens (feedback -1) only, as a variant of the authors' release; labelled positives then carry no loss
+    term (unless ``contrast_positives``) and are left out of the token count of the reduction, which counts the
+    tokens that carry a term."""
 
 
 DEFAULTS = CringeSettings()

@@ -7,7 +7,8 @@ Every agent reads each message's ``classifier_label`` (``pos``/``neg``; absent =
 - :class:`UnlikelihoodAgent`: token-level unlikelihood on negative labels (Welleck et al., 2020), reusing the
   ``RewardUnlikelihoodAgentTrait`` of ParlAI's ``projects.dialogue_unlikelihood`` (shipped in ParlAI's wheel): a
   negative label becomes ``reward -1``, any other ``reward 0``.
-- :class:`SigmoidOnlyAgent`: the sigmoid-only loss of :func:`cringe_agent.baselines.sigmoid_only_loss`.
+- :class:`SigmoidOnlyAgent`: the sigmoid-only loss of :func:`cringe_agent.baselines.sigmoid_only_loss` (the paper's
+  summed others-term by default; flags ``--sigmoid-*``, see :class:`SigmoidOnlyMixin`).
 
 Director (a classifier head beside the LM head) lives in :mod:`cringe_agent.agents.director`.
 
@@ -26,7 +27,7 @@ from parlai.core.params import ParlaiParser
 from projects.dialogue_unlikelihood.agents import RewardUnlikelihoodAgentTrait
 
 from cringe_agent.agents.cringe import FeedbackBatchMixin
-from cringe_agent.baselines import TokenLosses, mle_positives_loss, sigmoid_only_loss
+from cringe_agent.baselines import SIGMOID_OTHERS_REDUCTIONS, TokenLosses, mle_positives_loss, sigmoid_only_loss
 from cringe_agent.labels import Feedback
 
 
@@ -72,15 +73,42 @@ class MlePositivesMixin(_TokenLossMixin):
 
 
 class SigmoidOnlyMixin(_TokenLossMixin):
-    """The sigmoid-only loss (flags ``--sigmoid-*``), over any ParlAI generator."""
+    """The sigmoid-only loss (:func:`cringe_agent.baselines.sigmoid_only_loss`), over any ParlAI generator.
+
+    Flags: ``--sigmoid-positive-weight`` (default 1), ``--sigmoid-negative-weight`` (1), ``--sigmoid-others-weight``
+    (1) weigh the paper's three terms; ``--sigmoid-others-reduction`` is ``sum`` (default: the paper's sum over the
+    V - 1 other tokens) or ``mean`` (this project's earlier form, the mean over them). The loss is averaged over every
+    label token.
+    """
 
     @classmethod
     def add_cmdline_args(cls, parser: ParlaiParser, partial_opt: Opt | None = None) -> ParlaiParser:
         super().add_cmdline_args(parser, partial_opt=partial_opt)
         group = parser.add_argument_group("Sigmoid-only loss (modified SCONES)")
-        group.add_argument("--sigmoid-negative-weight", type=float, default=1.0, help="weight of negative tokens")
         group.add_argument(
-            "--sigmoid-others-weight", type=float, default=1.0, help="weight of the other tokens' term (mean over V-1)"
+            "--sigmoid-positive-weight",
+            type=float,
+            default=1.0,
+            help="weight of -log sigmoid(s_x) on positive and unlabelled tokens",
+        )
+        group.add_argument(
+            "--sigmoid-negative-weight",
+            type=float,
+            default=1.0,
+            help="weight of -log(1 - sigmoid(s_x)) on negative tokens",
+        )
+        group.add_argument(
+            "--sigmoid-others-weight",
+            type=float,
+            default=1.0,
+            help="weight of the other tokens' term -log(1 - sigmoid(s_v)), v != x, at positive positions",
+        )
+        group.add_argument(
+            "--sigmoid-others-reduction",
+            type=str,
+            default="sum",
+            choices=list(SIGMOID_OTHERS_REDUCTIONS),
+            help="reduce the other tokens' term over the V-1 other tokens: sum (the paper's form) or mean",
         )
         return parser
 
@@ -89,8 +117,10 @@ class SigmoidOnlyMixin(_TokenLossMixin):
             logits,
             targets,
             feedback,
+            positive_weight=float(self.opt.get("sigmoid_positive_weight", 1.0)),
             negative_weight=float(self.opt.get("sigmoid_negative_weight", 1.0)),
             others_weight=float(self.opt.get("sigmoid_others_weight", 1.0)),
+            others_reduction=self.opt.get("sigmoid_others_reduction", "sum"),
             ignore_index=self.NULL_IDX,
         )
 

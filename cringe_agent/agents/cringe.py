@@ -201,12 +201,12 @@ class CringeAgentMixin(FeedbackBatchMixin):
 
         loss, ce, cr, nll = (full(x.detach()) for x in (out.loss, out.ce, out.cr, out.nll))
         pos, neg, ce_mask = (full(x, False) for x in (out.positive_mask, out.negative_mask, out.ce_mask))
-        self.record_local_metric("loss", AverageMetric.from_mask(loss, notnull))
+        self.record_local_metric("loss", AverageMetric.from_mask(loss, full(out.loss_mask, False)))
         self.record_local_metric("ce_loss", AverageMetric.from_mask(ce, ce_mask))
         self.record_local_metric("cr_loss", AverageMetric.from_mask(cr, neg))
-        num_tokens = self.record_label_metrics(
+        self.record_label_metrics(
             labels, full(preds.squeeze(0), self.NULL_IDX) if sparse else preds, nll, pos, neg
         )
         self.record_per_token_metrics(batch, nll)
-        total = out.loss.sum() / num_tokens.sum().clamp(min=1)
+        total = out.mean()  # divided by the tokens that carry a loss term (all of them with the defaults)
         return (total, model_output) if return_output else total

@@ -220,14 +220,15 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-COMPARE_DOC = """``cringe-compare``: the paper's comparison (MLE, unlikelihood, sigmoid-only, reranker, Director,
-CRINGE single and iterative, and CRINGE's k and alpha ablations) on the same data, budget, decoding and seeds.
+COMPARE_DOC = """``cringe-compare``: the paper's comparison (MLE, unlikelihood single and iterative, sigmoid-only,
+reranker, Director, CRINGE single and iterative) on the same data, fine-tuning budget, decoding and seeds, each
+method's values chosen on the valid split, every method paired with iterative CRINGE context by context.
 
-    cringe-compare --run-dir runs/compare --preset compare            # chit-chat, 3 seeds (see README)
-    cringe-compare --run-dir runs/x --seeds 0 --methods unlikelihood,cringe --ablations false
+    cringe-compare --run-dir runs/persona --preset persona --classifier parlai+context:PATH   # 5 seeds (README)
+    cringe-compare --run-dir runs/x --seeds 0 --methods unlikelihood,cringe --tune false
 
-The loop flags below set what every method shares (--rounds: CRINGE's iterative rounds). Run the same command
-again after a kill: finished steps are read back; a larger --seeds list adds seeds to a finished comparison.
+The loop flags below set what every method shares (--rounds x --round-steps: every method's fine-tuning steps).
+Run the same command again after a kill: finished steps are read back; a larger --seeds list adds seeds.
 """
 
 PAPER_POINTS = {"safety": "PAPER_SAFE_GENERATION", "contradiction": "PAPER_CONTRADICTION", "none": None}
@@ -235,7 +236,7 @@ PAPER_POINTS = {"safety": "PAPER_SAFE_GENERATION", "contradiction": "PAPER_CONTR
 
 def _int_list(text: str) -> list[int]:
     try:
-        return [int(x) for x in text.split(",") if x.strip()]
+        return [int(x) for x in text.split(",")]
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from None
 
@@ -245,14 +246,27 @@ def compare_main(argv: list[str] | None = None) -> int:
     from cringe_agent.iterative.compare import DEFAULT_METHODS
 
     parser = build_parser("cringe-compare", COMPARE_DOC)
-    parser.add_argument("--seeds", type=_int_list, default=[0, 1, 2], help="comma-separated seeds (default: 0,1,2)")
+    parser.add_argument(
+        "--seeds", type=_int_list, default=[0, 1, 2, 3, 4], help="comma-separated seeds (default: 0,1,2,3,4)"
+    )
     parser.add_argument(
         "--methods",
         default=",".join(DEFAULT_METHODS),
         help=f"comma-separated methods (default: {','.join(DEFAULT_METHODS)})",
     )
     parser.add_argument(
-        "--ablations", type=_bool, default=True, metavar="BOOL", help="also CRINGE k in {1,5}, alpha in {0.5,1,2}"
+        "--ablations", type=_bool, default=False, metavar="BOOL", help="also CRINGE k in {1,5} (default: false)"
+    )
+    parser.add_argument(
+        "--tune",
+        type=_bool,
+        default=True,
+        metavar="BOOL",
+        help="choose each method's values on the valid split with the same grid size (cringe_agent/iterative/"
+        "tuning.py); false: every method uses the flags' values (default: true)",
+    )
+    parser.add_argument(
+        "--tune-seed", type=int, default=None, help="the seed whose baseline the grid fine-tunes (default: the first)"
     )
     parser.add_argument(
         "--paper", choices=sorted(PAPER_POINTS), default="safety", help="the paper's points in the plot's second panel"
@@ -264,17 +278,20 @@ def compare_main(argv: list[str] | None = None) -> int:
 
     cfg = config_from_args(args)
     paper = getattr(compare_report, PAPER_POINTS[args.paper]) if PAPER_POINTS[args.paper] else None
-    methods = [m.strip() for m in args.methods.split(",") if m.strip()]
+    methods = [m.strip() for m in args.methods.split(",")]
     start = time.time()
     try:
-        comparison = Comparison(cfg, args.run_dir, args.seeds, methods, args.ablations, paper=paper)
+        comparison = Comparison(
+            cfg, args.run_dir, args.seeds, methods, args.ablations, paper, tune=args.tune, tune_seed=args.tune_seed
+        )
         rows = comparison.run()
     except ValueError as err:
         print(f"cringe-compare: error: {err}", file=sys.stderr)
         return 2
     print()
     if rows:
-        print(compare_report.to_markdown(compare_report.aggregate(rows), paper=paper))
+        paired = compare_report.read_paired(args.run_dir)
+        print(compare_report.to_markdown(compare_report.aggregate(rows), paper=paper, paired=paired))
     print(f"run directory: {args.run_dir}  (comparison.json, comparison.md, comparison.csv, comparison.png)")
     print(f"wall time of this invocation: {time.time() - start:.0f} s")
     if comparison.busy:

@@ -32,6 +32,7 @@ METRICS = (
     "flagged_rate",
     "safe_rate",
     "judge_rate",
+    "answer_rate",
     "flagged_rate_random",
     "f1",
     "ppl_pos",
@@ -61,6 +62,15 @@ _FIELDS: dict[str, str] = {
     "model_file": "text?",
     "train_seconds": "number?",
     "seconds": "seconds?",
+}
+
+# Fields a row may leave out (rows of earlier comparisons have none of them): same kinds as ``_FIELDS``.
+_OPTIONAL_FIELDS: dict[str, str] = {
+    "judge_flagged": "int?",
+    "answer_rate": "rate?",
+    "eval_dir": "text?",
+    "steps": "int?",
+    "setting": "any text?",
 }
 
 # The paper's safe-generation results (§4: BlenderBot 1, WikiToxic toxic prompts, safety by a trained classifier,
@@ -105,6 +115,8 @@ def _check_value(kind: str, value: Any) -> str | None:
         kind = kind[:-1]
     if kind == "text":
         return None if isinstance(value, str) and value.strip() else "must be a non-empty string"
+    if kind == "any text":
+        return None if isinstance(value, str) else "must be a string"
     if kind == "group":
         return None if value in GROUPS else f"must be one of {', '.join(map(repr, GROUPS))}"
     if kind == "int":
@@ -145,6 +157,13 @@ def _validated(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
             problem = _check_value(kind, row[field])
             if problem is not None:
                 raise ValueError(f"{where}: field {field!r} {problem}, got {row[field]!r:.80}")
+        for field, kind in _OPTIONAL_FIELDS.items():
+            problem = _check_value(kind, row.get(field))
+            if problem is not None:
+                raise ValueError(f"{where}: field {field!r} {problem}, got {row[field]!r:.80}")
+        judge_flagged = row.get("judge_flagged")
+        if judge_flagged is not None and not 0 <= judge_flagged <= row["total"]:
+            raise ValueError(f"{where}: field 'judge_flagged' must be in [0, {row['total']}], got {judge_flagged}")
         flagged, total, rate = row["flagged"], row["total"], row["flagged_rate"]
         if not 0 <= flagged <= total or total == 0:
             raise ValueError(
@@ -164,11 +183,12 @@ def _validated(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
             other, j = group_of[method]
             raise ValueError(f"{where}: field 'group' is {group!r} but row {j} puts method {method!r} in {other!r}")
         group_of.setdefault(method, (group, i))
-        values = {metric: row[metric] for metric in METRICS if metric in _FIELDS}
+        values = {metric: row.get(metric) for metric in METRICS if metric in _FIELDS or metric in _OPTIONAL_FIELDS}
         values["safe_rate"] = 1.0 - rate
         if isinstance(values["seconds"], Mapping):
             values["seconds"] = sum(values["seconds"].values())
         record = {"method": method, "group": group, "seed": seed, "flagged": flagged, "total": total}
+        record |= {"judge_flagged": judge_flagged, "steps": row.get("steps"), "setting": row.get("setting") or ""}
         records.append(record | {m: math.nan if values[m] is None else float(values[m]) for m in METRICS})
     return records
 
@@ -227,16 +247,24 @@ def aggregate(rows: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
     for method, runs in frame.groupby("method", sort=False):
         flagged, total = int(runs["flagged"].sum()), int(runs["total"].sum())
         low, high = wilson_interval(flagged, total)
+        judged = None if runs["judge_flagged"].isna().any() else int(runs["judge_flagged"].sum())
+        judge_low, judge_high = wilson_interval(judged, total) if judged is not None else (math.nan, math.nan)
+        steps = runs["steps"].dropna()
         row: dict[str, Any] = {
             "method": method,
             "group": runs["group"].iloc[0],
             "n": len(runs),
             "seeds": [int(s) for s in runs["seed"]],
+            "steps": int(steps.iloc[0]) if len(steps) else None,
+            "setting": runs["setting"].iloc[0],
             "flagged": flagged,
             "total": total,
             "pooled_rate": flagged / total,
             "ci_low": low,
             "ci_high": high,
+            "judge_flagged": judged,
+            "judge_ci_low": judge_low,
+            "judge_ci_high": judge_high,
         }
         for metric in METRICS:
             row[f"{metric}_mean"] = float(runs[metric].mean())
@@ -256,14 +284,34 @@ def _mean_sd(df_row: Mapping[str, Any], metric: str, scale: float = 1.0, digits:
     return text + unit
 
 
-def _display_row(r: Mapping[str, Any]) -> dict[str, Any]:
-    return {
+def _paired_cell(stats: Mapping[str, Any] | None, scale: float, digits: int) -> str:
+    """``diff [low, high] p=...`` of a paired comparison (scaled), blank when there is none."""
+    if not stats:
+        return ""
+    d, lo, hi = (scale * stats[k] for k in ("diff", "ci_low", "ci_high"))
+    p = stats["p_value"]
+    star = "*" if p < 0.05 else ""
+    return f"{d:+.{digits}f} [{lo:+.{digits}f}, {hi:+.{digits}f}] p={p:.2g}{star}"
+
+
+def _display_row(
+    r: Mapping[str, Any], paired: Mapping[str, Any] | None = None, answers: bool = False
+) -> dict[str, Any]:
+    judged = r.get("judge_flagged")
+    pooled_judge = "" if judged is None or (isinstance(judged, float) and math.isnan(judged)) else report._pct(
+        int(judged), r["total"], r["judge_ci_low"], r["judge_ci_high"]
+    )
+    out = {
         "method": r["method"],
         "seeds": r["n"],
-        "flagged provocative": _mean_sd(r, "flagged_rate", 100, unit="%"),
-        "pooled k/n [95% CI]": report._pct(r["flagged"], r["total"], r["ci_low"], r["ci_high"]),
+        "steps": "" if r.get("steps") is None or r.get("steps") != r.get("steps") else int(r["steps"]),
+        "setting": r.get("setting") or "",
         "judge provocative": _mean_sd(r, "judge_rate", 100, unit="%"),
-        "flagged random": _mean_sd(r, "flagged_rate_random", 100, unit="%"),
+        "judge pooled [95% CI]": pooled_judge,
+        "answers right": _mean_sd(r, "answer_rate", 100, unit="%"),
+        "labeller provocative": _mean_sd(r, "flagged_rate", 100, unit="%"),
+        "labeller pooled [95% CI]": report._pct(r["flagged"], r["total"], r["ci_low"], r["ci_high"]),
+        "labeller random": _mean_sd(r, "flagged_rate_random", 100, unit="%"),
         "F1": _mean_sd(r, "f1", digits=2),
         "ppl_pos": _mean_sd(r, "ppl_pos"),
         "distinct-2": _mean_sd(r, "distinct_2", digits=3),
@@ -271,35 +319,59 @@ def _display_row(r: Mapping[str, Any]) -> dict[str, Any]:
         "greedy top reply": _mean_sd(r, "greedy_top_reply_share", 100, unit="%"),
         "train s": _mean_sd(r, "train_seconds", digits=0),
     }
+    if paired is not None:
+        stats = (paired.get("methods") or {}).get(r["method"]) or {}
+        out["Δ judge vs ref (pp) [95% CI] p"] = _paired_cell(stats.get("judge"), 100, 1)
+        out["Δ F1 vs ref [95% CI] p"] = _paired_cell(stats.get("f1"), 100, 2)
+        if answers:
+            out["Δ answers right (pp) [95% CI] p"] = _paired_cell(stats.get("answered"), 100, 1)
+    if not answers:
+        del out["answers right"]
+    return out
 
 
-def to_markdown(df: pd.DataFrame, paper: Sequence[Mapping[str, Any]] | None = None) -> str:
+def to_markdown(
+    df: pd.DataFrame, paper: Sequence[Mapping[str, Any]] | None = None, paired: Mapping[str, Any] | None = None
+) -> str:
     """A compact Markdown table of :func:`aggregate`'s summary, with a note on how to read it.
 
-    Rates are the mean ± sample sd over seeds, in %; a method run with one seed shows its value alone. The
-    ``pooled`` column is the labeller's flagged count over all seeds with its 95% Wilson interval. The ``methods``
-    rows come first, then a separator row and the ``ablations`` rows, each group in its original order.
+    The primary judge's columns come first (the labeller that selected the training negatives second). Rates are the
+    mean ± sample sd over seeds, in %; a method run with one seed shows its value alone. The ``pooled`` columns are
+    the flagged counts over all seeds with their 95% Wilson intervals. The ``methods`` rows come first, then a
+    separator row and the ``ablations`` rows, each group in its original order.
 
     Args:
         df: The output of :func:`aggregate`.
         paper: Optional reference points of the paper (``method``, ``safe`` rate, ``f1`` fraction), listed in a
             second table in the same units (flagged = 1 - safe, in %; F1 x 100).
+        paired: Optional paired statistics against a reference method (``{"reference": label, "methods": {label:
+            {"judge": ..., "f1": ..., "answered": ...}}}``, each as :class:`~.paired.PairedResult` writes it): a
+            column per statistic with the difference, its 95% interval and its p-value.
 
     Returns:
         GitHub Markdown text.
     """
     records = df.to_dict("records")
-    shown = [_display_row(r) for r in records if r["group"] == "methods"]
-    ablations = [_display_row(r) for r in records if r["group"] == "ablations"]
+    answers = any(not math.isnan(r["answer_rate_mean"]) for r in records)
+    shown = [_display_row(r, paired, answers) for r in records if r["group"] == "methods"]
+    ablations = [_display_row(r, paired, answers) for r in records if r["group"] == "ablations"]
     if ablations:
         shown.append(dict.fromkeys(ablations[0], "") | {"method": "**ablations**"})
         shown += ablations
     text = report.to_markdown(pd.DataFrame(shown, dtype=object))
     text += (
-        "\nMean ± sample sd over seeds (no sd for one seed). Flagged: the labeller's share of flagged replies to "
-        "held-out provocative contexts (judge: the second judge on the same replies); pooled: flagged replies over "
-        "all seeds, 95% Wilson interval; F1 x 100.\n"
+        "\nMean ± sample sd over seeds (no sd for one seed). Judge: the primary judge's share of flagged replies to "
+        "held-out provocative contexts (never the labeller); labeller: the classifier that selected the training "
+        "negatives, on the same replies; pooled: flagged replies over all seeds, 95% Wilson interval; F1 x 100; "
+        "steps: fine-tuning steps; setting: the values chosen on the valid split.\n"
     )
+    if paired and paired.get("reference"):
+        text += (
+            f"\nΔ vs ref: each method minus **{paired['reference']}**, paired context by context within each seed: "
+            "the difference of means with a 95% two-level bootstrap interval (seeds, then contexts), and the p-value "
+            "of McNemar's exact test on the pooled pairs (F1: the bootstrap's); * p < 0.05 (not corrected for the "
+            "number of comparisons).\n"
+        )
     if paper:
         reference = pd.DataFrame(
             {
@@ -447,7 +519,10 @@ def _holds(path: Path, doc: Any) -> bool:
 
 
 def write_comparison(
-    run_dir: Path, rows: Sequence[Mapping[str, Any]], paper: Sequence[Mapping[str, Any]] | None = None
+    run_dir: Path,
+    rows: Sequence[Mapping[str, Any]],
+    paper: Sequence[Mapping[str, Any]] | None = None,
+    paired: Mapping[str, Any] | None = None,
 ) -> pd.DataFrame:
     """Write ``comparison.json``, ``comparison.md``, ``comparison.csv`` (the aggregate) and ``comparison.png``.
 
@@ -460,6 +535,7 @@ def write_comparison(
         run_dir: The folder to write into (created if needed).
         rows: One mapping per (method, seed), as for :func:`aggregate`.
         paper: Optional reference points of the paper for the table and the plot, e.g. :data:`PAPER_SAFE_GENERATION`.
+        paired: Optional paired statistics for the table (see :func:`to_markdown`), kept in ``comparison.json``.
 
     Returns:
         The aggregate, as :func:`aggregate` returns it.
@@ -467,12 +543,23 @@ def write_comparison(
     run_dir = Path(run_dir)
     df = aggregate(rows)
     doc = _document(rows, df, paper)
+    if paired:
+        doc["paired"] = json.loads(json.dumps(paired))
     if all((run_dir / name).is_file() for name in _NAMES) and _holds(run_dir / "comparison.json", doc):
         return df
     run_dir.mkdir(parents=True, exist_ok=True)
     plot(rows, run_dir / "comparison.png", paper)
-    for name, text in [("comparison.md", to_markdown(df, paper)), ("comparison.csv", df.to_csv(index=False))]:
+    for name, text in [("comparison.md", to_markdown(df, paper, paired)), ("comparison.csv", df.to_csv(index=False))]:
         with _atomic_open(run_dir / name) as handle:
             handle.write(text)
     write_json_atomic(run_dir / "comparison.json", doc)
     return df
+
+
+def read_paired(run_dir: Path) -> dict[str, Any] | None:
+    """The paired statistics ``comparison.json`` holds, or None."""
+    path = Path(run_dir) / "comparison.json"
+    if not path.is_file():
+        return None
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    return doc.get("paired") if isinstance(doc, dict) else None

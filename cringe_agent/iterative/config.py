@@ -117,6 +117,11 @@ class LoopConfig:
     detach_positive: bool = _opt(CRINGE.detach_positive, "stop the gradient through the sampled token's score")
     classifier: str = _opt("profanity", "labelling classifier spec (profanity, lexicon, vader, f1, parlai:PATH, m:f)")
     judge: str = _opt("vader", "second, independent judge spec, reported beside the labeller")
+    answer_judge: str | None = _opt(
+        None,
+        "a classifier spec whose flag means the reply answers correctly (e.g. tasks.persona.checker:answers); its "
+        "rate is reported beside the judge's, so that evasive replies cannot pass for good ones",
+    )
     threshold: float = _opt(0.5, "P(negative) above which a reply is flagged")
     positive_threshold: float | None = _opt(
         None,
@@ -216,6 +221,8 @@ def validate(cfg: LoopConfig) -> None:
             check(cfg.hf_model)
         except PretrainedModelError as err:
             problems.append(f"--model: {err}")
+    if cfg.answer_judge is not None and (not isinstance(cfg.answer_judge, str) or not cfg.answer_judge.strip()):
+        problems.append(f"--answer-judge must be a classifier spec, got {cfg.answer_judge!r}")
     for name in ("task", "classifier", "judge"):
         if not isinstance(getattr(cfg, name), str) or not getattr(cfg, name).strip():
             problems.append(f"{flag[name]} must be a non-empty string, got {getattr(cfg, name)!r}")

@@ -16,13 +16,18 @@ def score_replies(
     labeller: Classifier,
     judge: Classifier,
     threshold: float,
+    answer_judge: Classifier | None = None,
 ) -> list[dict[str, Any]]:
-    """One row per reply: context, gold, reply, both judges' P(negative) and flags, and F1 against the gold."""
+    """One row per reply: context, gold, reply, both judges' P(negative) and flags, and F1 against the gold.
+
+    With ``answer_judge``, each row also holds ``answered``: whether that classifier's score exceeds 0.5 (the reply
+    answers correctly).
+    """
     texts = [c["text"] for c in contexts]
     golds = [c.get("gold", "") for c in contexts]
     probs = labeller(list(replies), contexts=texts, golds=golds)
     judged = judge(list(replies), contexts=texts, golds=golds)
-    return [
+    rows = [
         {
             "context": ctx,
             "gold": gold,
@@ -35,10 +40,15 @@ def score_replies(
         }
         for ctx, gold, reply, prob, jprob in zip(texts, golds, replies, probs, judged, strict=True)
     ]
+    if answer_judge is not None:
+        answers = answer_judge(list(replies), contexts=texts, golds=golds)
+        for row, score in zip(rows, answers, strict=True):
+            row["answered"] = score > 0.5
+    return rows
 
 
 def summarize(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    """Counts, rates and Wilson 95% intervals of both judges, mean F1 and the collapse checks of a set of replies."""
+    """Counts, rates and Wilson 95% intervals of both judges (and of right answers), mean F1, the collapse checks."""
     n = len(rows)
     if n == 0:
         raise ValueError("cannot summarise an empty evaluation set")
@@ -50,6 +60,10 @@ def summarize(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
         out.update(
             {f"{prefix}flagged": k, f"{prefix}flagged_rate": k / n, f"{prefix}ci_low": lo, f"{prefix}ci_high": hi}
         )
+    if all("answered" in r for r in rows):
+        k = sum(bool(r["answered"]) for r in rows)
+        lo, hi = wilson_interval(k, n)
+        out.update({"answered": k, "answered_rate": k / n, "answered_ci_low": lo, "answered_ci_high": hi})
     f1s = [r["f1"] for r in rows if r.get("f1") is not None]
     out["f1"] = sum(f1s) / len(f1s) if f1s else None
     out["distinct_1"] = distinct_n(texts, 1)

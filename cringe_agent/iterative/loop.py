@@ -118,6 +118,7 @@ class Loop:
         self._prompts, self._heldout = prompts, heldout
         self._labeller: Classifier | None = None
         self._judge: Classifier | None = None
+        self._answer_judge: Classifier | None = None
 
     # -- pieces -------------------------------------------------------------------------------------------------
     @property
@@ -137,6 +138,15 @@ class Loop:
             else:
                 self._judge = build_classifier(self.cfg.judge, resolve_path=self.resolve_path)
         return self._judge
+
+    @property
+    def answer_judge(self) -> Classifier | None:
+        """The classifier of right answers (``--answer-judge``), or None."""
+        if self.cfg.answer_judge is None:
+            return None
+        if self._answer_judge is None:
+            self._answer_judge = build_classifier(self.cfg.answer_judge, resolve_path=self.resolve_path)
+        return self._answer_judge
 
     @property
     def datapath(self) -> str:
@@ -326,7 +336,7 @@ class Loop:
                 desc=desc,
                 workers=self.workers,
             )
-        return score_replies(contexts, replies, self.labeller, self.judge, self.cfg.threshold)
+        return score_replies(contexts, replies, self.labeller, self.judge, self.cfg.threshold, self.answer_judge)
 
     def ppl_pos(self, r: int) -> float:
         """Perplexity of the positive labels of the task's valid split under round r's model."""
@@ -414,6 +424,7 @@ class Loop:
             "flagged_rate_random": sets["random"]["flagged_rate"],
             "judge_flagged_rate": sets["provocative"]["judge_flagged_rate"],
             "judge_flagged_rate_random": sets["random"]["judge_flagged_rate"],
+            "answer_rate": sets["provocative"].get("answered_rate"),
             "f1": sets["random"]["f1"],
             "ppl_pos": ppl,
             "sets": sets,
@@ -442,7 +453,8 @@ class Loop:
 
     def _check_classifiers(self) -> None:
         """Build both classifiers and score one probe text, so that a bad spec fails before any training."""
-        for name, classifier in (("--classifier", self.labeller), ("--judge", self.judge)):
+        named = [("--classifier", self.labeller), ("--judge", self.judge), ("--answer-judge", self.answer_judge)]
+        for name, classifier in [(n, c) for n, c in named if c is not None]:
             try:
                 classifier(["hello there"], contexts=["hi"], golds=["hello"])
             except Exception as err:

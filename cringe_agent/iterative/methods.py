@@ -35,6 +35,7 @@ HF_AGENTS = {
     f"{BASELINES}:MlePositivesAgent": f"{HF}:HfMlePositivesAgent",
     f"{BASELINES}:UnlikelihoodAgent": f"{HF}:HfUnlikelihoodAgent",
     f"{BASELINES}:SigmoidOnlyAgent": f"{HF}:HfSigmoidOnlyAgent",
+    DIRECTOR_AGENT: "cringe_agent.agents.hf_director:HfDirectorAgent",
 }
 
 

@@ -255,9 +255,10 @@ def test_ce_on_positives_false_trains_only_unlabelled_with_ce() -> None:
     torch.testing.assert_close(out.ce, expected_ce)
     assert (out.loss[positive] == 0).all()
     assert torch.equal(out.ce_mask, unlabelled)
-    # Labelled positives still count in the reduction's token count: 8 valid tokens.
-    assert out.num_tokens.item() == 8
-    assert out.mean().item() == pytest.approx(out.loss.sum().item() / 8, rel=1e-6)
+    # Labelled positives carry no loss term and leave the token count: 8 valid tokens, 3 of them labelled positives.
+    assert torch.equal(out.loss_mask, valid & (feedback != POS))
+    assert out.num_tokens.item() == 5
+    assert out.mean().item() == pytest.approx(out.loss.sum().item() / 5, rel=1e-6)
     out.mean().backward()
     assert (logits.grad[positive] == 0).all() and (logits.grad[unlabelled].abs().sum(-1) > 0).all()
     # The default trains labelled positives with CE as before.
@@ -298,3 +299,104 @@ def test_detach_positive_detaches_sampled_token_on_contrasted_positives() -> Non
     expected_gold = -torch.sigmoid(torch.tensor(2.0 - 1.5))  # d softplus(s- - s+) / d s+
     torch.testing.assert_close(grads[True][2], expected_gold)
     torch.testing.assert_close(grads[False][2], expected_gold)
+
+
+# A batch of four sequences over V = 4, flattened, with k = 1 (deterministic): a labelled positive sequence (rows 0-1),
+# a negative one (rows 2-3), a padding row (4) and an unlabelled sequence of one token (row 5).
+MIXED_LOGITS = [
+    [1.0, 0.0, 0.0, 0.0],  # positive, target 0
+    [0.0, 2.0, 0.0, 0.0],  # positive, target 1
+    [1.0, 3.0, 2.0, 0.0],  # negative, target 2: best other token 1 (s+ = 3), s- = 2
+    [0.5, 0.0, 1.0, 2.0],  # negative, target 3: best other token 2 (s+ = 1), s- = 2
+    [9.0, 9.0, 9.0, 9.0],  # padding
+    [0.0, 1.0, 0.0, 0.0],  # unlabelled, target 1
+]
+MIXED_TARGETS = [0, 1, 2, 3, -100, 1]
+MIXED_FEEDBACK = [POS, POS, NEG, NEG, POS, UNL]
+
+
+def _mixed(**options) -> tuple:  # noqa: ANN003
+    out = cringe_loss(
+        torch.tensor(MIXED_LOGITS, dtype=torch.float64),
+        torch.tensor(MIXED_TARGETS),
+        torch.tensor(MIXED_FEEDBACK),
+        k=1,
+        **options,
+    )
+    return out, out.loss.tolist()
+
+
+def test_hand_computed_no_ce_on_positives_divides_by_tokens_with_a_term() -> None:
+    """ce_on_positives=False, alpha=0.5: the positive sequence's two tokens carry no term and are not counted.
+
+    Negative rows: -log(e^3 / (e^3 + e^2)) = log(1 + e^-1) and -log(e^1 / (e^1 + e^2)) = log(1 + e), each times 0.5;
+    unlabelled row: -log(e^1 / (3 + e^1)) = log(3 + e) - 1. Denominator: 2 negative + 1 unlabelled = 3 tokens (the
+    former count, 5, included the two positive tokens). Mean = (0.5 * 0.3132617 + 0.5 * 1.3132617 + 0.7436684) / 3
+    = 0.5189767 (it was 0.3113860 = the same sum / 5).
+    """
+    out, loss = _mixed(alpha=0.5, ce_on_positives=False)
+    neg_a = 0.5 * math.log(1 + math.exp(-1.0))
+    neg_b = 0.5 * math.log(1 + math.exp(1.0))
+    unl = math.log(3 + math.exp(1.0)) - 1.0
+    assert loss == pytest.approx([0.0, 0.0, neg_a, neg_b, 0.0, unl], abs=1e-12)
+    assert out.sampled.tolist() == [-1, -1, 1, 2, -1, -1]
+    assert out.num_tokens.item() == 3
+    assert out.loss_mask.tolist() == [False, False, True, True, False, True]
+    expected = (neg_a + neg_b + unl) / 3
+    assert out.mean().item() == pytest.approx(expected, abs=1e-12)
+    assert expected == pytest.approx(0.5189767, abs=1e-7)
+
+
+def test_hand_computed_no_ce_on_positives_with_contrast_counts_contrasted_positives() -> None:
+    """ce_on_positives=False with contrast_positives: the positive tokens carry a contrastive term and count again.
+
+    Positive rows (gold = s+, best other token = s-): row 0, gold 1 vs 0 -> log(1 + e^-1); row 1, gold 2 vs 0 ->
+    log(1 + e^-2). Denominator: 2 positive + 2 negative + 1 unlabelled = 5.
+    """
+    out, loss = _mixed(ce_on_positives=False, contrast_positives=True)
+    pos_a, pos_b = math.log(1 + math.exp(-1.0)), math.log(1 + math.exp(-2.0))
+    neg_a, neg_b = math.log(1 + math.exp(-1.0)), math.log(1 + math.exp(1.0))
+    unl = math.log(3 + math.exp(1.0)) - 1.0
+    assert loss == pytest.approx([pos_a, pos_b, neg_a, neg_b, 0.0, unl], abs=1e-12)
+    assert out.num_tokens.item() == 5
+    assert out.mean().item() == pytest.approx((pos_a + pos_b + neg_a + neg_b + unl) / 5, abs=1e-12)
+
+
+def test_hand_computed_default_path_divides_by_every_target_token() -> None:
+    """The default settings (alpha 1, CE on every positive and unlabelled token), k = 1: unchanged by the fix.
+
+    CE: row 0 log(3 + e) - 1, row 1 log(3 + e^2) - 2, row 5 log(3 + e) - 1; contrast: log(1 + e^-1), log(1 + e).
+    Denominator: all 5 target tokens. Mean = (0.7436684 + 0.3407530 + 0.3132617 + 1.3132617 + 0.7436684) / 5
+    = 0.6909226.
+    """
+    out, loss = _mixed()
+    ce0, ce1 = math.log(3 + math.exp(1.0)) - 1.0, math.log(3 + math.exp(2.0)) - 2.0
+    neg_a, neg_b = math.log(1 + math.exp(-1.0)), math.log(1 + math.exp(1.0))
+    unl = math.log(3 + math.exp(1.0)) - 1.0
+    assert loss == pytest.approx([ce0, ce1, neg_a, neg_b, 0.0, unl], abs=1e-12)
+    assert out.num_tokens.item() == 5
+    expected = (ce0 + ce1 + neg_a + neg_b + unl) / 5
+    assert out.mean().item() == pytest.approx(expected, abs=1e-12)
+    assert expected == pytest.approx(0.6909226, abs=1e-7)
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {},
+        {"alpha": 0.0},
+        {"contrast_positives": True},
+        {"detach_positive": True},
+        {"ce_on_positives": False, "contrast_positives": True},
+    ],
+)
+def test_token_count_is_unchanged_wherever_every_target_token_carries_a_term(options: dict) -> None:
+    """Default k = 5: the count is the former one (every positive, unlabelled and negative target token)."""
+    logits = torch.randn(40, 17)
+    targets = torch.randint(17, (40,))
+    targets[::7] = -100
+    feedback = torch.tensor([POS, NEG, UNL, NEG, POS] * 8)
+    out = cringe_loss(logits, targets, feedback, **options)
+    former = out.positive_mask.sum() + out.negative_mask.sum()
+    assert out.num_tokens.item() == former.item() == int((targets != -100).sum())
+    assert out.mean().item() == pytest.approx((out.loss.sum() / former).item(), rel=1e-12)

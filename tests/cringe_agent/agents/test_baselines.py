@@ -89,24 +89,64 @@ def test_unlikelihood_is_parlai_reward_trait_on_negative_labels() -> None:
     assert agent.compute_loss(batch).item() == pytest.approx(mle + 0.5 * ul, rel=1e-6)
 
 
-def test_sigmoid_only_averages_over_every_label_token() -> None:
-    agent = _agent("SigmoidOnlyAgent", "--sigmoid-negative-weight=2", "--sigmoid-others-weight=0.5")
-    batch = _batch_with_scores(agent, SCORES)
-    labels = batch.label_vec.tolist()
+def _sigmoid_only_expected(labels: list[list[int]], pos_w: float, neg_w: float, others_w: float, mean: bool) -> float:
+    """The batch loss written out: every token's terms, summed, over the 9 label tokens."""
 
-    def softplus(x: float) -> float:
-        return math.log1p(math.exp(x))
+    def softplus(x: float) -> float:  # -log(1 - sigma(x)); -log sigma(x) = softplus(-x)
+        return math.log(1 + math.exp(x))
 
     total = 0.0
     for b in range(3):
         for t in range(3):
             row, target = SCORES[b, t].tolist(), labels[b][t]
-            if b == 1:  # negative: 2 * -log(1 - sigma(s_target))
-                total += 2 * softplus(row[target])
-            else:
-                others = [softplus(v) for i, v in enumerate(row) if i != target]
-                total += softplus(-row[target]) + 0.5 * sum(others) / len(others)
-    assert agent.compute_loss(batch).item() == pytest.approx(total / 9, rel=1e-6)
+            if b == 1:  # negative: neg_w * -log(1 - sigma(s_target))
+                total += neg_w * softplus(row[target])
+            else:  # pos_w * -log sigma(s_target) + others_w * sum (or mean) over the V - 1 = 3 other tokens
+                others = sum(softplus(v) for i, v in enumerate(row) if i != target)
+                total += pos_w * softplus(-row[target]) + others_w * (others / 3 if mean else others)
+    return total / 9
+
+
+def test_sigmoid_only_defaults_are_the_papers_summed_form() -> None:
+    agent = _agent("SigmoidOnlyAgent")
+    assert agent.opt["sigmoid_others_reduction"] == "sum"
+    assert (agent.opt["sigmoid_positive_weight"], agent.opt["sigmoid_negative_weight"]) == (1.0, 1.0)
+    assert agent.opt["sigmoid_others_weight"] == 1.0
+    batch = _batch_with_scores(agent, SCORES)
+    expected = _sigmoid_only_expected(batch.label_vec.tolist(), 1.0, 1.0, 1.0, mean=False)
+    assert agent.compute_loss(batch).item() == pytest.approx(expected, rel=1e-6)
+
+
+def test_sigmoid_only_weights_and_summed_others_term_reach_the_loss() -> None:
+    flags = ["--sigmoid-positive-weight=1.5", "--sigmoid-negative-weight=2", "--sigmoid-others-weight=0.25"]
+    agent = _agent("SigmoidOnlyAgent", *flags, "--sigmoid-others-reduction=sum")
+    batch = _batch_with_scores(agent, SCORES)
+    expected = _sigmoid_only_expected(batch.label_vec.tolist(), 1.5, 2.0, 0.25, mean=False)
+    assert agent.compute_loss(batch).item() == pytest.approx(expected, rel=1e-6)
+
+
+def test_sigmoid_only_mean_reduction_stays_reachable() -> None:
+    flags = ["--sigmoid-negative-weight=2", "--sigmoid-others-weight=0.5", "--sigmoid-others-reduction=mean"]
+    agent = _agent("SigmoidOnlyAgent", *flags)
+    batch = _batch_with_scores(agent, SCORES)
+    expected = _sigmoid_only_expected(batch.label_vec.tolist(), 1.0, 2.0, 0.5, mean=True)
+    assert agent.compute_loss(batch).item() == pytest.approx(expected, rel=1e-6)
+
+
+def test_sigmoid_only_reduction_flag_refuses_other_values() -> None:
+    with pytest.raises(SystemExit):
+        _agent("SigmoidOnlyAgent", "--sigmoid-others-reduction=max")
+
+
+def test_hf_sigmoid_only_agent_has_the_same_flags() -> None:
+    """The Hugging Face agent reads the flags through the same mixin (parsing only: no model is loaded)."""
+    model = "cringe_agent.agents.hf_causal:HfSigmoidOnlyAgent"
+    flags = ["--sigmoid-others-weight=0.1", "--sigmoid-others-reduction=mean", "--sigmoid-positive-weight=2"]
+    opt = ParlaiParser(True, True).parse_args(["-m", model, *flags])
+    assert (opt["sigmoid_others_weight"], opt["sigmoid_others_reduction"]) == (0.1, "mean")
+    assert (opt["sigmoid_positive_weight"], opt["sigmoid_negative_weight"]) == (2.0, 1.0)
+    default = ParlaiParser(True, True).parse_args(["-m", model])
+    assert default["sigmoid_others_reduction"] == "sum" and default["sigmoid_others_weight"] == 1.0
 
 
 def _train(tmp_path: Path, base: Path, model: str, **extra) -> dict:

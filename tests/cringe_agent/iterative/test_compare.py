@@ -76,14 +76,35 @@ def test_reranker_needs_one_round_and_evaluate_init_needs_an_init_model(tmp_path
     assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
 
 
-def test_arms_cover_the_methods_and_the_paper_ablations() -> None:
-    cfg = LoopConfig()
-    found = arms(["mle_pos", "director", "cringe"], True, cfg)
-    assert [a.key for a in found] == ["mle_pos", "director", "cringe_k1", "cringe_alpha0.5", "cringe_alpha2"]
-    assert found[2].overrides == {"k": 1} and found[4].overrides == {"alpha": 2.0}
-    assert {a.group for a in found[2:]} == {"ablations"}
-    with pytest.raises(ValueError, match="unknown methods nope"):
-        arms(["nope"], False, cfg)
+def test_every_arm_gets_the_iterative_budget() -> None:
+    cfg = LoopConfig(rounds=2, round_steps=60, k=5)
+    found = {a.key: a for a in arms(["mle_pos", "unlikelihood", "reranker", "director", "cringe"], True, cfg)}
+    assert list(found) == [
+        "mle_pos", "unlikelihood", "unlikelihood_iter", "reranker", "director", "cringe_single", "cringe", "cringe_k1",
+    ]  # fmt: skip
+    total = {key: a.rounds * a.steps for key, a in found.items() if key != "reranker"}
+    assert set(total.values()) == {120}  # one round of 120 steps, or two of 60: the same fine-tuning budget
+    assert (found["cringe"].rounds, found["unlikelihood_iter"].rounds) == (2, 2)
+    assert found["cringe"].label == "CRINGE (iteration 2)" and found["cringe_single"].rounds == 1
+    assert found["cringe"].first_label == "CRINGE round 1 of 2 (60 steps)"
+    assert found["cringe_k1"].overrides == {"k": 1} and found["cringe_k1"].group == "ablations"
+    assert {a.tuned for a in found.values()} == {None, "unlikelihood", "reranker", "director", "cringe"}
+    one_round = [a.key for a in arms(["unlikelihood", "cringe"], False, LoopConfig(rounds=1))]
+    assert one_round == ["unlikelihood", "cringe_single"]  # nothing to iterate
+
+
+@pytest.mark.parametrize(
+    ("methods", "message"),
+    [
+        (["nope"], "unknown methods nope"),
+        (["cringe", "", ""], "empty names"),
+        ([], "empty names"),
+        (["cringe", "cringe"], "names a method twice"),
+    ],
+)
+def test_bad_method_lists_are_refused(methods, message) -> None:
+    with pytest.raises(ValueError, match=message):
+        arms(methods, False, LoopConfig())
 
 
 @pytest.mark.integration
@@ -97,17 +118,36 @@ def test_comparison_runs_every_arm_on_each_seed_and_resumes(tmp_path: Path, fake
     doc = json.loads((run_dir / "comparison.json").read_text())
     methods = [(r["method"], r["seed"]) for r in doc["methods"]]
     expected = ["baseline (MLE)", "MLE (positives only)", "reranker"]
-    expected += ["CRINGE (single iteration)", "CRINGE (iteration 2)"]
+    expected += ["CRINGE (single iteration)", "CRINGE (iteration 2)", "CRINGE round 1 of 2 (5 steps)"]
     assert methods == [(m, s) for m in expected for s in (0, 1)]
     for r in doc["methods"]:
         assert {"flagged_rate", "judge_rate", "f1", "ppl_pos", "distinct_2", "top_reply_share"} <= set(r)
         assert (run_dir / f"{r['model_file']}.opt").is_file(), r["model_file"]
-    # Every arm of a seed fine-tuned that seed's baseline.
+    steps = {r["method"]: r.get("steps") for r in doc["methods"]}
+    assert steps["MLE (positives only)"] == steps["CRINGE (single iteration)"] == steps["CRINGE (iteration 2)"] == 10
+    # Every arm of a seed fine-tuned that seed's baseline; one-round arms for the whole budget.
     opt = json.loads((run_dir / "seed_1" / "mle_pos" / "round_1" / "model.opt").read_text())
-    assert opt["init_model"] == str((run_dir / "seed_1" / "cringe" / "round_0" / "model").resolve())
-    for name in ("comparison.md", "comparison.csv", "comparison.png"):
+    assert opt["init_model"] == str((run_dir / "seed_1" / "baseline" / "round_0" / "model").resolve())
+    assert json.loads((run_dir / "seed_1" / "mle_pos" / "config.json").read_text())["round_steps"] == 10
+    # Tuning ran on the valid split, seed 0's baseline, and its choice is what the test rows used.
+    tuned = json.loads((run_dir / "tuning.json").read_text())
+    assert set(tuned["methods"]) == {"reranker", "cringe"} and len(tuned["methods"]["cringe"]["results"]) == 3
+    chosen = tuned["methods"]["cringe"]["results"][tuned["methods"]["cringe"]["chosen"]]["point"]
+    grid_run = json.loads((run_dir / "tune" / "cringe" / "alpha4" / "config.json").read_text())
+    assert grid_run["eval_datatype"] == "valid" and grid_run["alpha"] == 4.0 and grid_run["seed"] == 0
+    assert json.loads((run_dir / "seed_1" / "cringe" / "config.json").read_text())["alpha"] == chosen["alpha"]
+    setting = {r["method"]: r.get("setting") for r in doc["methods"]}
+    assert setting["CRINGE (iteration 2)"] == f"alpha={chosen['alpha']:g}"
+    # Every other method is paired with iterative CRINGE on the same contexts.
+    paired = doc["paired"]
+    assert paired["reference"] == "CRINGE (iteration 2)"
+    judge = paired["methods"]["reranker"]["judge"]
+    assert judge["n"] == 2 * PRESETS["tiny"]["eval_provocative"] and 0 <= judge["p_value"] <= 1
+    assert paired["methods"]["reranker"]["seeds"] == [0, 1]
+    for name in ("comparison.md", "comparison.csv", "comparison.png", "tuning.md"):
         assert (run_dir / name).stat().st_size > 0
-    assert "| MLE (positives only)" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "| MLE (positives only)" in out and "Δ judge vs ref" in out
     # A rerun reads everything back and rewrites nothing.
     stamps = {p: p.stat().st_mtime_ns for p in run_dir.rglob("*") if p.is_file()}
     assert compare_main(args) == 0
@@ -137,10 +177,10 @@ def test_an_arm_another_process_runs_is_skipped_and_named(tmp_path: Path, fake_j
     run_dir = tmp_path / "cmp"
     args = [
         "--run-dir", str(run_dir), "--preset", "tiny", "--classifier", fake_judge, "--judge", "lexicon",
-        "--seeds", "0", "--methods", "mle_pos,mle_all,cringe", "--ablations", "false",
+        "--seeds", "0", "--methods", "mle_pos,mle_all,cringe", "--ablations", "false", "--tune", "false",
     ]  # fmt: skip
     loop_args = _parser_args(args[:8])  # the loop flags alone: the comparison's shared settings
-    Comparison(config_from_args(loop_args), run_dir, seeds=[0], methods=["cringe"], ablations=False)._check_dir()
+    Comparison(config_from_args(loop_args), run_dir, seeds=[0], methods=["cringe"], tune=False)._check_dir()
     busy = run_dir / "seed_0" / "mle_pos"
     busy.mkdir(parents=True)
     other = {"pid": os.getppid(), "host": __import__("socket").gethostname(), "started": "now"}  # a live process
@@ -158,10 +198,28 @@ def test_an_arm_another_process_runs_is_skipped_and_named(tmp_path: Path, fake_j
 
 @pytest.mark.parametrize(
     ("flags", "message"),
-    [(["--methods", "mle_pos,nope"], "unknown methods nope"), (["--seeds", "0,0"], "seeds must be distinct")],
+    [
+        (["--methods", "mle_pos,nope"], "unknown methods nope"),
+        (["--methods", "cringe,,"], "empty names"),
+        (["--seeds", "0,0"], "seeds must be distinct"),
+        (["--judge", "profanity"], "is the labeller"),
+    ],
 )
 def test_bad_comparison_flags_get_a_clear_error_and_write_nothing(tmp_path: Path, capsys, flags, message) -> None:
     run_dir = tmp_path / "cmp"
     assert compare_main(["--run-dir", str(run_dir), "--preset", "tiny", *flags]) == 2
     assert message in capsys.readouterr().err
     assert not run_dir.exists()
+
+
+def test_a_run_dir_under_a_file_or_where_nothing_can_be_written_is_refused(tmp_path: Path, capsys) -> None:
+    (tmp_path / "file").write_text("mine")
+    for run_dir, message in [
+        (tmp_path / "file" / "cmp", "is a file, not a directory"),
+        (tmp_path / "file", "is a file, not a directory"),
+        (Path("/proc/cringe_compare_test/cmp"), "cannot write there"),  # read-only even for root
+    ]:
+        assert compare_main(["--run-dir", str(run_dir), "--preset", "tiny", "--judge", "lexicon"]) == 2
+        err = capsys.readouterr().err
+        assert message in err and "Traceback" not in err, err
+    assert (tmp_path / "file").read_text() == "mine" and sorted(os.listdir(tmp_path)) == ["file"]

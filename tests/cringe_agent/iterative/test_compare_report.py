@@ -108,8 +108,9 @@ def test_one_seed_has_a_mean_and_no_sd(rows, tmp_path):
 
     line = next(x for x in to_markdown(aggregate(rows)).splitlines() if x.startswith("| CRINGE k=1 "))
     cells = [c.strip() for c in line.strip("|").split("|")]
-    assert cells[1:5] == ["1", "4.0%", "2/50 = 4.0% [1.1, 13.5]", "4.0%"]
-    assert cells[6] == "9.50" and cells[10] == ""  # F1 without "±"; greedy top reply blank
+    # seeds, steps, setting, judge, judge pooled (no counts in these rows), labeller, labeller pooled
+    assert cells[1:8] == ["1", "", "", "4.0%", "", "4.0%", "2/50 = 4.0% [1.1, 13.5]"]
+    assert cells[9] == "9.50" and cells[13] == ""  # F1 without "±"; greedy top reply blank
 
     write_comparison(tmp_path, rows)
     summary = json.loads((tmp_path / "comparison.json").read_text())["summary"]
@@ -146,10 +147,19 @@ def test_markdown_puts_ablations_after_a_separator(rows):
         "CRINGE k=1",
     ]
     header = [c.strip() for c in table[0].strip("|").split("|")]
-    assert header[:4] == ["method", "seeds", "flagged provocative", "pooled k/n [95% CI]"]
+    assert header[:8] == [
+        "method",
+        "seeds",
+        "steps",
+        "setting",
+        "judge provocative",
+        "judge pooled [95% CI]",
+        "labeller provocative",
+        "labeller pooled [95% CI]",
+    ]
     base = [c.strip() for c in table[1].strip("|").split("|")]
-    assert base[2:4] == ["12.0 ± 4.0%", "18/150 = 12.0% [7.7, 18.2]"]
-    assert base[6] == "9.30 ± 0.30"
+    assert base[6:8] == ["12.0 ± 4.0%", "18/150 = 12.0% [7.7, 18.2]"]
+    assert base[9] == "9.30 ± 0.30"
     assert "| Transformer baseline " in md and "37.8%" in md  # the paper's reference table, flagged = 1 - safe
 
 
@@ -233,3 +243,35 @@ def test_no_rows_and_bad_paper_points(rows, tmp_path):
         plot(rows, tmp_path / "p.png", paper=[{"method": "CRINGE", "safe": 0.99, "f1": 16.6}])
     with pytest.raises(ValueError, match=r"paper point 1: missing required field 'safe'"):
         to_markdown(aggregate(rows), paper=[PAPER_SAFE_GENERATION[0], {"method": "x", "f1": 0.1}])
+
+
+def test_judge_counts_pool_and_paired_statistics_get_their_columns(rows, tmp_path):
+    for r in rows:
+        r.update(judge_flagged=2, judge_rate=0.04, steps=120, setting="alpha=4", answer_rate=0.5)
+    paired = {
+        "reference": "CRINGE (single iteration)",
+        "methods": {
+            "baseline (MLE)": {
+                "judge": {"diff": 0.08, "ci_low": 0.02, "ci_high": 0.14, "p_value": 0.004},
+                "f1": {"diff": -0.0012, "ci_low": -0.005, "ci_high": 0.003, "p_value": 0.61},
+            }
+        },
+    }
+    df = aggregate(rows)
+    base = df.set_index("method").loc["baseline (MLE)"]
+    assert base["judge_flagged"] == 6 and (base["judge_ci_low"], base["judge_ci_high"]) == pytest.approx(
+        _wilson_by_hand(6, 150)
+    )
+    md = to_markdown(df, paired=paired)
+    table = [line for line in md.splitlines() if line.startswith("| ")]
+    header = [c.strip() for c in table[0].strip("|").split("|")]
+    cells = dict(zip(header, (c.strip() for c in table[1].strip("|").split("|")), strict=True))
+    assert cells["steps"] == "120" and cells["setting"] == "alpha=4" and cells["answers right"] == "50.0 ± 0.0%"
+    assert cells["judge pooled [95% CI]"] == "6/150 = 4.0% [1.8, 8.5]"
+    assert cells["Δ judge vs ref (pp) [95% CI] p"] == "+8.0 [+2.0, +14.0] p=0.004*"
+    assert cells["Δ F1 vs ref [95% CI] p"] == "-0.12 [-0.50, +0.30] p=0.61"
+    assert "minus **CRINGE (single iteration)**" in md
+    write_comparison(tmp_path, rows, paired=paired)
+    assert json.loads((tmp_path / "comparison.json").read_text())["paired"] == paired
+    with pytest.raises(ValueError, match=r"row 0 .*'judge_flagged' must be in \[0, 50\], got 51"):
+        aggregate([rows[0] | {"judge_flagged": 51}])
