@@ -33,6 +33,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         "task": "tasks.persona.agents",
         "task_opts": {},
         "judge": "tasks.persona.checker:judge",
+        "answer_judge": "tasks.persona.checker:answers",
         "model": {"batchsize": 32, "text_truncate": 128, "truncate": 128},
         "baseline_steps": 200,
         "round_steps": 60,
@@ -51,6 +52,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         "classifier": "tasks.persona.mention:label",
         "positive_threshold": 0.0,
         "judge": "tasks.persona.checker:judge",
+        "answer_judge": "tasks.persona.checker:answers",
         "model": {
             "hf_train_layers": 4,
             "batchsize": 8,
@@ -74,6 +76,9 @@ PRESETS: dict[str, dict[str, Any]] = {
         "ppl_examples": 60,
         "ppl_task": "tasks.chitchat.agents",
     },
+    # cringe-compare on the pretrained default, cut to fit about 90 minutes on 2 cores (5 seeds, the grids on the
+    # valid split): 20 steps a round (every method 40), 64 prompts, 80 provocative and 16 random held-out contexts.
+    "pretrained_compare": {},
     "tiny": {
         "tokenizer": "parlai",
         "model": {
@@ -99,6 +104,16 @@ PRESETS: dict[str, dict[str, Any]] = {
         "eval_random": 20,
         "ppl_examples": 50,
     },
+}
+
+
+PRESETS["pretrained_compare"] = {
+    **PRESETS["pretrained"],
+    "round_steps": 20,
+    "prompts": 64,
+    "eval_provocative": 80,
+    "eval_random": 16,
+    "ppl_examples": 16,
 }
 
 

@@ -300,10 +300,7 @@ class Comparison:
         self._check_dir()
         self.busy = []
         if self.tune:
-            self.run_tuning()
-            if self.busy:
-                logger.warning(f"tuning runs are running in other processes: {', '.join(self.busy)}; run again")
-                return []
+            self.run_tuning()  # a method whose grid another process still runs has no choice yet: its arms wait
         rows: list[dict[str, Any]] = []
         for seed in self.seeds:
             rows += self.run_seed(seed)
@@ -338,7 +335,7 @@ class Comparison:
                 logger.info(f"tuning {method}: {tuning.point_name(point)} (valid split)")
                 rounds = self._loop(self.arm_config(tuning_arm, seed, point, "valid"), run_dir, f"tune {method} {key}")
                 if rounds is None:
-                    break
+                    continue
                 (m,) = rounds
                 r = row(m, tuning.point_name(point), "methods", seed, self.run_dir, run_dir)
                 results.append({"point": point, **{k: r[k] for k in ("judge_rate", "flagged_rate", "f1", "ppl_pos")}})
@@ -364,6 +361,9 @@ class Comparison:
             return []
         rows = [row(base[0], base[0]["method"], "methods", seed, self.run_dir, seed_dir / "baseline")]
         for arm in self.arms:
+            if self.tune and arm.tuned is not None and arm.tuned not in self.chosen:
+                self.busy.append(f"seed {seed} {arm.key} (waits for its tuning)")
+                continue
             logger.info(f"seed {seed}: {arm.label}")
             arm_dir = seed_dir / arm.key
             rounds = self._loop(self.arm_config(arm, seed), arm_dir, f"seed {seed} {arm.key}")

@@ -98,7 +98,7 @@ def positive_perplexity(
         datatype="valid",
         num_examples=num_examples,
         skip_generation=True,
-        batchsize=64,
+        batchsize=max(1, min(64, num_examples)),  # a full batch of 64 would score examples nobody asked for
         datapath=datapath,
         **task_opts,
     )

@@ -87,11 +87,23 @@ def test_compare_on_a_pretrained_model(llama: Path, tmp_path: Path) -> None:
     from cringe_agent.iterative.cli import compare_main
 
     run = tmp_path / "compare"
-    args = ["--run-dir", str(run), "--preset", "pretrained", "--model", str(llama), *SMALL, "--rounds", "1"]
-    assert (
-        compare_main([*args, "--seeds", "0", "--methods", "unlikelihood,mle_pos,cringe", "--ablations", "false"]) == 0
-    )
-    rows = json.loads((run / "comparison.json").read_text())["methods"]
-    assert {r["method"] for r in rows} >= {"unlikelihood", "MLE (positives only)", "CRINGE (single iteration)"}
-    opt = json.loads((run / "seed_0" / "unlikelihood" / "round_1" / "model.opt").read_text())
-    assert opt["model"] == "cringe_agent.agents.hf_causal:HfUnlikelihoodAgent"
+    args = ["--run-dir", str(run), "--preset", "pretrained", "--model", str(llama), *SMALL, "--rounds", "2"]
+    args += ["--seeds", "0", "--methods", "unlikelihood,director,reranker,cringe", "--tune", "false"]
+    assert compare_main([*args, "--rerank-candidates", "2"]) == 0
+    doc = json.loads((run / "comparison.json").read_text())
+    steps = {r["method"]: r["steps"] for r in doc["methods"] if "steps" in r}
+    assert steps == {
+        "unlikelihood": 8,
+        "unlikelihood (iteration 2)": 8,
+        "unlikelihood round 1 of 2 (4 steps)": 4,
+        "Director": 8,
+        "reranker": 0,
+        "CRINGE (single iteration)": 8,
+        "CRINGE (iteration 2)": 8,
+        "CRINGE round 1 of 2 (4 steps)": 4,
+    }
+    assert "baseline (pretrained)" in {r["method"] for r in doc["methods"]}
+    for arm, agent in [("unlikelihood", "hf_causal:HfUnlikelihoodAgent"), ("director", "hf_director:HfDirectorAgent")]:
+        opt = json.loads((run / "seed_0" / arm / "round_1" / "model.opt").read_text())
+        assert opt["model"] == f"cringe_agent.agents.{agent}"
+    assert set(doc["paired"]["methods"]["Director"]) >= {"judge", "f1", "answered", "seeds"}
