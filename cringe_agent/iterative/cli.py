@@ -77,7 +77,8 @@ PRESETS: dict[str, dict[str, Any]] = {
         "ppl_task": "tasks.chitchat.agents",
     },
     # cringe-compare on the pretrained default, cut to fit about 90 minutes on 2 cores (5 seeds, the grids on the
-    # valid split): 20 steps a round (every method 40), 64 prompts, 80 provocative and 16 random held-out contexts.
+    # valid split): 20 steps of 4 examples a round (every method 40), 64 prompts, 80 provocative and 16 random
+    # held-out contexts.
     "pretrained_compare": {},
     "tiny": {
         "tokenizer": "parlai",
@@ -109,6 +110,7 @@ PRESETS: dict[str, dict[str, Any]] = {
 
 PRESETS["pretrained_compare"] = {
     **PRESETS["pretrained"],
+    "model": {**PRESETS["pretrained"]["model"], "batchsize": 4},
     "round_steps": 20,
     "prompts": 64,
     "eval_provocative": 80,
