@@ -94,7 +94,8 @@ def choose(
     best = min(kept, key=lambda i: (results[i]["judge_rate"], results[i].get("flagged_rate") or 0.0, i))
     why = "lowest judge rate"
     if len(kept) < len(results):
-        why += f" of the {len(kept)} points with perplexity <= {ppl_guard:g} x baseline ({limit:.1f})"
+        points = "the 1 point" if len(kept) == 1 else f"the {len(kept)} points"
+        why += f" of {points} with perplexity <= {ppl_guard:g} x baseline ({limit:.1f})"
     return best, why
 
 
