@@ -1,5 +1,6 @@
 # The two top-level commands: `make demo` (set up + the main job) and `make test` (set up + the tests).
-.PHONY: setup demo demo-pretrained test lint bench bench-all bench-pretrained eval-app eval-app-pretrained
+.PHONY: setup demo demo-pretrained test lint bench bench-all bench-pretrained eval-app eval-app-pretrained \
+	compare-persona compare-pretrained
 
 setup:
 	bash scripts/setup.sh
@@ -35,6 +36,15 @@ eval-app-pretrained: setup
 
 bench-pretrained: setup
 	.venv/bin/python benchmarks/pretrained_step.py
+
+# The paper's comparison, tuned on the valid split, one budget, 5 seeds, in 2 processes (README, "The paper's
+# comparisons"): the tiny model on the persona task; SmolLM2-135M-Instruct on the leading-question persona task.
+compare-persona: setup
+	projects/persona_contradiction/compare.sh runs/persona
+
+compare-pretrained: setup
+	scripts/compare_parallel.sh 2 --run-dir runs/compare_pretrained --preset pretrained_compare --paper contradiction \
+		--methods mle_pos,unlikelihood,director,reranker,cringe
 
 # CRINGE for fairseq (cringe_agent.fairseq), in its own venv: .venv-fairseq (see cringe_agent/fairseq/README.md).
 .PHONY: setup-fairseq test-fairseq

@@ -371,10 +371,14 @@ class Comparison:
                 continue
             setting = tuning.point_name(self.chosen.get(arm.tuned) or {}) if arm.tuned else ""
             extra = {"steps": arm.rounds * arm.steps if METHODS[arm.method].agent else 0, "setting": setting}
+            spent = [m.get("seconds") or {} for m in rounds]  # an iterative arm's cost is all of its rounds'
+            extra["train_seconds"] = sum(t.get("train", 0.0) for t in spent)
+            extra["seconds"] = sum(sum(t.values()) for t in spent)
             rows.append(row(rounds[-1], arm.label, arm.group, seed, self.run_dir, arm_dir) | extra)
             if arm.first_label:
                 first = row(rounds[0], arm.first_label, "ablations", seed, self.run_dir, arm_dir)
-                rows.append(first | extra | {"steps": arm.steps})
+                first_cost = {"train_seconds": spent[0].get("train", 0.0), "seconds": sum(spent[0].values())}
+                rows.append(first | extra | {"steps": arm.steps} | first_cost)
         return rows
 
     def reference_label(self) -> str | None:

@@ -123,6 +123,9 @@ def test_comparison_runs_every_arm_on_each_seed_and_resumes(tmp_path: Path, fake
     for r in doc["methods"]:
         assert {"flagged_rate", "judge_rate", "f1", "ppl_pos", "distinct_2", "top_reply_share"} <= set(r)
         assert (run_dir / f"{r['model_file']}.opt").is_file(), r["model_file"]
+    rounds = [json.loads((run_dir / "seed_0" / "cringe" / f"round_{r}" / "timings.json").read_text()) for r in (1, 2)]
+    iterative = next(r for r in doc["methods"] if r["method"] == "CRINGE (iteration 2)" and r["seed"] == 0)
+    assert iterative["train_seconds"] == sum(t["train"] for t in rounds)  # the cost of both rounds
     steps = {r["method"]: r.get("steps") for r in doc["methods"]}
     assert steps["MLE (positives only)"] == steps["CRINGE (single iteration)"] == steps["CRINGE (iteration 2)"] == 10
     # Every arm of a seed fine-tuned that seed's baseline; one-round arms for the whole budget.
