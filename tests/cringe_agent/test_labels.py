@@ -49,6 +49,7 @@ def test_feedback_values_drive_the_loss() -> None:
     assert out.positive_mask.tolist() == [True, False, True]
 
 
+@pytest.mark.integration
 def test_import_does_not_import_parlai() -> None:
     code = "import sys, cringe_agent.labels; assert 'parlai' not in sys.modules, 'parlai imported'"
     subprocess.run([sys.executable, "-c", code], check=True)

@@ -198,6 +198,7 @@ def test_bad_arguments_raise_clear_errors() -> None:
         cringe_loss(logits, targets[:3], torch.zeros(3, dtype=torch.long))
 
 
+@pytest.mark.integration
 def test_import_does_not_import_parlai() -> None:
     code = (
         "import sys, cringe_agent.loss, cringe_agent.labels, cringe_agent.settings, cringe_agent; "

@@ -28,6 +28,7 @@ def _rows() -> list[dict]:
     return _read(ROUND1)
 
 
+@pytest.mark.integration
 def test_module_imports_neither_parlai_nor_torch():
     tree = ast.parse(Path(selection.__file__).read_text(encoding="utf-8"))
     imported = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}

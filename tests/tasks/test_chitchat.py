@@ -44,6 +44,7 @@ def test_splits_are_disjoint_by_conversation_and_add_up():
     assert 0.03 < shares["test"] / CONVERSATIONS < 0.07
 
 
+@pytest.mark.integration
 def test_split_is_the_same_in_another_process():
     env = dict(os.environ, PYTHONHASHSEED="12345", PYTHONPATH=str(REPO))
     code = (

@@ -109,6 +109,7 @@ def _digest(exs) -> str:
     return hashlib.sha256(rows.encode()).hexdigest()
 
 
+@pytest.mark.integration
 def test_world_is_the_same_in_another_process():
     here = _digest([ex for exs in world.build(speakers=200).values() for ex in exs])
     code = (

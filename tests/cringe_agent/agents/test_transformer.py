@@ -90,6 +90,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict:
     return {"tmp": tmp_path, "base": base, "mle": mle, "cringe": cringe, "model_file": cringe_file}
 
 
+@pytest.mark.integration
 def test_cringe_pushes_negatives_down_and_keeps_positives(runs: dict) -> None:
     mle, cringe, model_file = runs["mle"], runs["cringe"], runs["model_file"]
     # Mean log-probability per token of the negative labels (test file = negatives only).
@@ -110,6 +111,7 @@ def test_cringe_pushes_negatives_down_and_keeps_positives(runs: dict) -> None:
     assert json.loads(Path(f"{model_file}.opt").read_text())["model"] == AGENT
 
 
+@pytest.mark.integration
 def test_model_file_works_with_interactive_and_display(runs: dict, monkeypatch, capsys) -> None:
     from parlai.scripts.interactive import Interactive
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import sys
 
+import pytest
+
 from cringe_agent import compat
 from cringe_agent.compat import _hooks
 from cringe_agent.compat import bytelevel_decode as bytelevel_decode_fix
@@ -43,6 +45,7 @@ def test_apply_twice_is_harmless() -> None:
     assert sys.modules.get("pkg_resources") is stand_in
 
 
+@pytest.mark.integration
 def test_import_loads_no_parlai_and_registers_every_fix(run_python) -> None:
     """Importing the package stays cheap (no ParlAI module), yet every fix module is registered with the hook."""
     code = (

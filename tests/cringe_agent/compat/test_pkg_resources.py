@@ -8,6 +8,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 _PKG_RESOURCES_GONE = """
 import json, sys
 sys.modules["pkg_resources"] = None  # as with setuptools>=81, which no longer ships it
@@ -28,6 +30,7 @@ print(json.dumps({
 """
 
 
+@pytest.mark.integration
 def test_pkg_resources_stand_in_lets_parlai_import(run_python) -> None:
     result = run_python(_PKG_RESOURCES_GONE)
     assert result.returncode == 0, result.stdout[-4000:]

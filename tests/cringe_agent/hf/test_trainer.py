@@ -40,6 +40,7 @@ def _trainer(model: torch.nn.Module, tmp_path: Path, **kwargs: Any) -> Any:
     return CringeTrainer(model=model, args=args, **kwargs)
 
 
+@pytest.mark.integration
 def test_package_imports_neither_parlai_nor_transformers() -> None:
     code = (
         "import sys, cringe_agent.hf\n"

@@ -43,7 +43,7 @@ NUM_TURNS = 3
 SCRIPT_REPLY = "<script>window.pwned=1</script>"
 CODE = re.compile(r"^[0-9A-F]{8}$")
 
-pytestmark = pytest.mark.timeout(120)
+pytestmark = [pytest.mark.timeout(120), pytest.mark.integration]  # launches a browser
 
 
 class BrowserModel:

@@ -6,6 +6,7 @@ import re
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
 import requests
 from humaneval_helpers import ADMIN, create, pairwise_spec
 from werkzeug.serving import make_server
@@ -33,6 +34,7 @@ def complete_unit(base: str, task: int, worker: str) -> int:
     return answered
 
 
+@pytest.mark.integration
 def test_twenty_concurrent_workers_each_answer_stored_once(app) -> None:
     client = app.test_client()
     task = create(client, pairwise_spec(pairs=10, subtasks_per_unit=3))

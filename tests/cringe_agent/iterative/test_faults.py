@@ -82,6 +82,7 @@ def test_run_dir_that_is_a_file_or_a_foreign_folder_is_refused(tmp_path, fake_ju
     assert (folder / "sub" / ".draft.tmp").read_text() == "mine" and len(list(folder.rglob("*"))) == 2
 
 
+@pytest.mark.integration
 def test_only_the_loops_own_unfinished_writes_are_removed(run_copy, fake_judge) -> None:
     users = [run_copy / "project" / "sub" / ".draft.tmp", run_copy / "round_1" / ".notes.tmp"]
     for path in users:
@@ -95,6 +96,7 @@ def test_only_the_loops_own_unfinished_writes_are_removed(run_copy, fake_judge) 
     assert not any(p.exists() for p in ours)
 
 
+@pytest.mark.integration
 def test_a_finished_run_is_read_back_without_writing(run_copy, fake_judge, capsys) -> None:
     before = _files(run_copy)
     assert main(_args(run_copy, fake_judge)) == 0
@@ -102,6 +104,7 @@ def test_a_finished_run_is_read_back_without_writing(run_copy, fake_judge, capsy
     assert _files(run_copy) == before  # no file rewritten, no lock left
 
 
+@pytest.mark.integration
 def test_a_second_loop_on_a_run_dir_in_use_is_refused(run_copy, fake_judge, capsys) -> None:
     holder = subprocess.Popen(["sleep", "60"])
     try:
@@ -117,6 +120,7 @@ def test_a_second_loop_on_a_run_dir_in_use_is_refused(run_copy, fake_judge, caps
     assert not (run_copy / ".lock").exists()
 
 
+@pytest.mark.integration
 def test_a_generations_file_cut_short_is_refused(run_copy, fake_judge, capsys) -> None:
     gens = run_copy / "round_2" / "generations.jsonl"
     gens.write_text("".join(gens.read_text().splitlines(keepends=True)[:10]))  # cut to whole lines
@@ -134,6 +138,7 @@ def test_a_generations_file_cut_short_is_refused(run_copy, fake_judge, capsys) -
         ("round_1/metrics.json", '{"round": 1}', "metrics.json: missing method"),
     ],
 )
+@pytest.mark.integration
 def test_malformed_run_files_are_named(run_copy, fake_judge, capsys, name, content, message) -> None:
     (run_copy / name).write_text(content)
     if name.startswith("round_1"):
@@ -146,6 +151,7 @@ class Killed(Exception):
     """Stands for a kill at a chosen point."""
 
 
+@pytest.mark.integration
 def test_killed_at_every_step_boundary_and_mid_training_resumes_to_the_same_report(
     tiny_run, tmp_path, fake_judge, monkeypatch
 ) -> None:

@@ -454,12 +454,14 @@ def test_stock_task_multitask_with_generations_teacher(capsys, tmp_path):
     assert {_field(b, "classifier_label") for b in generated} == {"pos", "neg"}
 
 
+@pytest.mark.integration
 def test_project_task_with_mutators_flag(tmp_path):
     """A task of this project: its module registers the mutator when ParlAI loads it."""
     args = [*_display_with_mutator("tasks.chitchat.agents"), "--chitchat-label-classifier", "none"]
     _assert_every_second_episode_injected(_parlai([*args, "--chitchat-max-examples", "50"], tmp_path))
 
 
+@pytest.mark.integration
 def test_stock_task_beside_a_project_task_with_mutators_flag(tmp_path):
     """Stock task first: our task module is imported in the first parse pass, before --mutators is resolved."""
     result = _parlai(_display_with_mutator("integration_tests,tasks.generations.agents"), tmp_path)
@@ -468,6 +470,7 @@ def test_stock_task_beside_a_project_task_with_mutators_flag(tmp_path):
     assert [_field(b, "source") for b in stock][:3] == [None, None, "generations"]  # injected into the stock task
 
 
+@pytest.mark.integration
 def test_stock_task_with_a_model_module_that_registers_the_mutator(tmp_path):
     """``-m`` modules are imported in the first parse pass (core/params.py:945-948); --mutators in the second."""
     folder = tmp_path / "models"
@@ -481,6 +484,7 @@ def test_stock_task_with_a_model_module_that_registers_the_mutator(tmp_path):
     _assert_every_second_episode_injected(_parlai(args, tmp_path, pythonpath=folder))
 
 
+@pytest.mark.integration
 def test_stock_task_with_the_cringe_agent_and_mutators_flag(tmp_path):
     """The command of the brief: ``-m <the CRINGE agent> -t integration_tests --mutators cringe_generations``."""
     result = _parlai(_display_with_mutator("integration_tests"), tmp_path)
@@ -488,6 +492,7 @@ def test_stock_task_with_the_cringe_agent_and_mutators_flag(tmp_path):
     _assert_every_second_episode_injected(result)
 
 
+@pytest.mark.integration
 def test_stock_task_with_a_parlai_internal_mutators_module(tmp_path):
     """The hook ParlAI scans for a user's private code: parlai_internal/mutators/*.py (core/mutators.py:41-49)."""
     folder = tmp_path / "internal" / "parlai_internal" / "mutators"
