@@ -249,6 +249,25 @@ def director_scores(lm_logits: Tensor, cls_logits: Tensor, gamma: float = DEFAUL
 # ----------------------------------------------------------------------------------------------------
 
 
+def add_director_flags(parser: Any) -> Any:
+    """Add ``--director-gamma`` and ``--director-classifier-weight`` to a ParlAI parser; return their group."""
+    group = parser.add_argument_group("Director (Arora et al., 2022)")
+    group.add_argument(
+        "--director-gamma",
+        type=float,
+        default=DEFAULT_GAMMA,
+        help="decoding: log p_LM(v) + gamma * log sigmoid(c_v), renormalised (the Director release decoded "
+        "with gamma 1; 0 decodes with the LM alone)",
+    )
+    group.add_argument(
+        "--director-classifier-weight",
+        type=float,
+        default=DEFAULT_CLASSIFIER_WEIGHT,
+        help="training: CE + w * BCE of the classifier head (the Director release's train gamma, 3 in its runs)",
+    )
+    return group
+
+
 def director_flags(opt: Any) -> tuple[float, float]:
     """``--director-gamma`` and ``--director-classifier-weight`` from ``opt``, checked; missing or None: defaults.
 
@@ -357,20 +376,7 @@ class DirectorTransformerGeneratorAgent(FeedbackBatchMixin, TransformerGenerator
     def add_cmdline_args(cls, parser: ParlaiParser, partial_opt: Opt | None = None) -> ParlaiParser:
         """Add the Director flags to ``transformer/generator``'s."""
         super().add_cmdline_args(parser, partial_opt=partial_opt)
-        group = parser.add_argument_group("Director (Arora et al., 2022)")
-        group.add_argument(
-            "--director-gamma",
-            type=float,
-            default=DEFAULT_GAMMA,
-            help="decoding: log p_LM(v) + gamma * log sigmoid(c_v), renormalised (the Director release decoded "
-            "with gamma 1)",
-        )
-        group.add_argument(
-            "--director-classifier-weight",
-            type=float,
-            default=DEFAULT_CLASSIFIER_WEIGHT,
-            help="training: CE + w * BCE of the classifier head (the Director release's train gamma, 3 in its runs)",
-        )
+        group = add_director_flags(parser)
         group.add_argument(
             "--director-shared-head",
             type="bool",

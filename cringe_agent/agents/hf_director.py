@@ -48,9 +48,9 @@ from torch import Tensor, nn
 
 from cringe_agent.agents.cringe import FeedbackBatchMixin
 from cringe_agent.agents.director import (
-    DEFAULT_CLASSIFIER_WEIGHT,
     DEFAULT_GAMMA,
     _check_weight,
+    add_director_flags,
     director_flags,
     director_loss,
     director_scores,
@@ -171,20 +171,7 @@ class HfDirectorAgent(FeedbackBatchMixin, HfCausalAgent):
     def add_cmdline_args(cls, parser: ParlaiParser, partial_opt: Opt | None = None) -> ParlaiParser:
         """Add the Director flags to the Hugging Face causal LM agent's."""
         super().add_cmdline_args(parser, partial_opt=partial_opt)
-        group = parser.add_argument_group("Director (Arora et al., 2022)")
-        group.add_argument(
-            "--director-gamma",
-            type=float,
-            default=DEFAULT_GAMMA,
-            help="decoding: log p_LM(v) + gamma * log sigmoid(c_v), renormalised (the Director release decoded "
-            "with gamma 1; 0 decodes with the LM alone)",
-        )
-        group.add_argument(
-            "--director-classifier-weight",
-            type=float,
-            default=DEFAULT_CLASSIFIER_WEIGHT,
-            help="training: CE + w * BCE of the classifier head (the Director release's train gamma, 3 in its runs)",
-        )
+        group = add_director_flags(parser)
         group.add_argument(
             "--director-head-init",
             type=str,
